@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "esc/config.hpp"
+#include "esc/store.hpp"
+
+namespace esc {
+
+struct DueItem {
+  std::string kind;  // escalate | acknowledge | client-update | delivery
+  std::int64_t case_id = 0;
+  std::string title;
+  std::string severity;
+  Time due_at{};
+  Seconds overdue{0};  // now - due_at, >= 0
+  std::string message;
+  std::string suggestion;  // the command to run next
+  std::int64_t delivery_id = 0;
+};
+
+// What needs the engineer now, most urgent first: by severity, then by how
+// long overdue. An item is due from the moment its deadline is reached.
+std::vector<DueItem> compute_due(const Config& cfg, const std::vector<Case>& open_cases,
+                                 const std::vector<EscalatedCase>& escalated,
+                                 const std::vector<std::pair<Delivery, Case>>& pending, Time now);
+
+}  // namespace esc

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "esc/time.hpp"
+
+namespace esc {
+
+enum class Status { open, escalated, resolved };
+std::string_view to_string(Status s);
+std::optional<Status> parse_status(std::string_view s);
+
+struct Case {
+  std::int64_t id = 0;
+  std::string uuid;
+  std::string title;
+  std::string customer;
+  std::string severity;
+  Status status = Status::open;
+  std::string ref;  // external reference, e.g. ZD-4411; empty when none
+  std::vector<std::string> triggers;
+  std::vector<std::string> tags;
+  std::string engineer;
+  Time created_at{};
+  Time updated_at{};
+  std::optional<Time> resolved_at;
+  std::optional<int> csat;
+  bool unnecessary = false;
+};
+
+// A timeline entry. `state` qualifies some kinds: a hypothesis is
+// unconfirmed, confirmed or refuted; a review entry is worked, improve or
+// lesson. Empty for the other kinds.
+struct Entry {
+  std::int64_t id = 0;
+  std::string uuid;
+  std::int64_t case_id = 0;
+  std::string kind;
+  std::string text;
+  std::string state;
+  Time at{};
+  std::string author;
+};
+
+struct Escalation {
+  std::int64_t id = 0;
+  std::string uuid;
+  std::int64_t case_id = 0;
+  int level = 1;
+  std::string path;
+  Time at{};
+  bool forced = false;  // sent with --force although not ready
+  std::string force_reason;
+  std::string subject;
+  std::string snapshot;  // the summary as JSON, redacted, as it was sent
+  std::optional<Time> acked_at;
+  std::string acked_by;
+};
+
+enum class DeliveryStatus { pending, delivered, dropped };
+std::string_view to_string(DeliveryStatus s);
+std::optional<DeliveryStatus> parse_delivery_status(std::string_view s);
+
+struct Delivery {
+  std::int64_t id = 0;
+  std::int64_t escalation_id = 0;
+  std::int64_t case_id = 0;
+  std::string channel;
+  std::string key;  // idempotency key: Message-ID, Idempotency-Key, dedup_key
+  DeliveryStatus status = DeliveryStatus::pending;
+  int attempts = 0;
+  std::string last_error;
+  Time created_at{};
+  std::optional<Time> next_attempt_at;
+  std::optional<Time> delivered_at;
+};
+
+// Entry kinds an engineer writes, and those esc writes itself.
+const std::vector<std::string>& user_entry_kinds();
+const std::vector<std::string>& system_entry_kinds();
+bool is_user_kind(std::string_view kind);
+bool is_entry_kind(std::string_view kind);
+std::string_view describe_kind(std::string_view kind);
+
+const std::vector<std::string>& hypothesis_states();
+
+// A new random (version 4) UUID.
+std::string new_uuid();
+
+// The engineer's name when the config names none: $USER, else the login.
+std::string default_engineer_name();
+
+}  // namespace esc

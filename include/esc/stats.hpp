@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "esc/config.hpp"
+#include "esc/store.hpp"
+
+namespace esc {
+
+struct Durations {
+  int count = 0;
+  std::optional<Seconds> median;  // mean of the two middle values for an even count
+  std::optional<Seconds> p90;     // nearest rank
+};
+
+struct StatsGroup {
+  std::string group;  // "all", or the month / engineer / path / ... value
+  int opened = 0, escalated = 0, resolved = 0;
+  Durations to_escalate, to_acknowledge, to_resolve;
+  int forced = 0, updated_on_time = 0, unnecessary = 0, csat_count = 0;
+  double csat_sum = 0;
+
+  std::optional<double> escalation_rate() const;  // escalated / opened
+  std::optional<double> forced_share() const;     // of escalated
+  std::optional<double> update_compliance() const;
+  std::optional<double> unnecessary_share() const;
+  std::optional<double> csat_mean() const;
+};
+
+Durations durations(std::vector<Seconds> v);
+
+// Whether the client of an escalated case heard from us at least every
+// `every`, from the escalation to its resolution (or now).
+bool client_kept_informed(const StatsRow& r, const std::vector<Time>& contacts, Seconds every, Time now);
+
+// Groups: "" (one group, "all"), month, engineer, path, trigger, severity,
+// customer. A case with several triggers counts once in each.
+std::vector<StatsGroup> compute_stats(const std::vector<StatsRow>& rows, const std::string& by, const Config& cfg,
+                                      Time now);
+
+}  // namespace esc

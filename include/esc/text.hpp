@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace esc {
+
+bool is_valid_utf8(std::string_view s);
+
+// True when `s` holds a C0/C1 control character or DEL other than those in
+// `allowed` (e.g. "\n\t" for multi-line text).
+bool has_control_chars(std::string_view s, std::string_view allowed = {});
+
+// Checks text given by the user; throws a data Error (65) naming `what`.
+// Single-line fields refuse every control character; multi-line ones allow
+// newline and tab (carriage returns are dropped).
+std::string checked_line(std::string_view s, std::string_view what);
+std::string checked_text(std::string_view s, std::string_view what);
+
+// Makes text safe to print on a terminal: control characters, including
+// ESC and C1 codes, are shown inert as ^X or \uXXXX; invalid UTF-8 as U+FFFD.
+// Newlines survive only when keep_newlines is set.
+std::string inert(std::string_view s, bool keep_newlines = false);
+
+// Columns the UTF-8 text takes on a terminal.
+std::size_t display_width(std::string_view s);
+
+// Cuts to at most `width` columns, ending with "…" when cut.
+std::string truncate_to_width(std::string_view s, std::size_t width);
+
+// Word-wraps one paragraph to `width` columns; long words are split.
+std::vector<std::string> wrap(std::string_view s, std::size_t width);
+
+std::string trim(std::string_view s);
+std::string lower(std::string_view s);
+std::vector<std::string> split_lines(std::string_view s);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+}  // namespace esc

@@ -1,0 +1,78 @@
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <memory>
+
+#include "channels_internal.hpp"
+
+namespace esc::detail {
+
+namespace {
+
+struct Reader {
+  const std::string* data;
+  size_t pos = 0;
+};
+
+size_t feed(char* buf, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Reader*>(user);
+  size_t take = std::min(size * n, r->data->size() - r->pos);
+  std::memcpy(buf, r->data->data() + r->pos, take);
+  r->pos += take;
+  return take;
+}
+
+std::string angle(const std::string& addr) {
+  auto lt = addr.find('<');
+  auto gt = addr.find('>');
+  if (lt != std::string::npos && gt != std::string::npos && gt > lt) return addr.substr(lt, gt - lt + 1);
+  return "<" + addr + ">";
+}
+
+}  // namespace
+
+DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
+  if (!h) return {false, "cannot start an SMTP client"};
+  std::vector<std::string> secrets;
+  std::string user = ch.username;
+  if (auto u = read_secret(ch.username_env, ch.username_file)) user = *u;
+  std::optional<std::string> password = read_secret(ch.password_env, ch.password_file);
+  if ((!ch.password_env.empty() || !ch.password_file.empty()) && !password)
+    return {false, ch.password_env.empty() ? fmt::format("the password file {} is missing or empty", ch.password_file)
+                                           : fmt::format("${} is not set (it holds the SMTP password)", ch.password_env)};
+  if (password) secrets.push_back(*password);
+
+  curl_slist* rcpt = nullptr;
+  for (const auto& to : ch.to) rcpt = curl_slist_append(rcpt, angle(to).c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> guard(rcpt, curl_slist_free_all);
+  Reader reader{&p.body};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  const std::string from = angle(ch.from);
+  curl_easy_setopt(h.get(), CURLOPT_URL, ch.url.c_str());
+  curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  // STARTTLS whenever the server offers it; required when we would log in.
+  curl_easy_setopt(h.get(), CURLOPT_USE_SSL, static_cast<long>(password ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  if (!user.empty()) curl_easy_setopt(h.get(), CURLOPT_USERNAME, user.c_str());
+  if (password) curl_easy_setopt(h.get(), CURLOPT_PASSWORD, password->c_str());
+  curl_easy_setopt(h.get(), CURLOPT_MAIL_FROM, from.c_str());
+  curl_easy_setopt(h.get(), CURLOPT_MAIL_RCPT, rcpt);
+  curl_easy_setopt(h.get(), CURLOPT_READFUNCTION, feed);
+  curl_easy_setopt(h.get(), CURLOPT_READDATA, &reader);
+  curl_easy_setopt(h.get(), CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout.count() * 1000));
+  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(ch.timeout.count(), 10) * 1000));
+  curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
+  CURLcode rc = curl_easy_perform(h.get());
+  if (rc != CURLE_OK) {
+    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_OPERATION_TIMEDOUT) why = fmt::format("timed out after {}s", ch.timeout.count());
+    return {false, scrub(fmt::format("{}: {}", mask_url(ch.url), why), secrets)};
+  }
+  return {true, {}};
+}
+
+}  // namespace esc::detail

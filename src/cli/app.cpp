@@ -1,0 +1,139 @@
+#include <clocale>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "context.hpp"
+#include "esc/error.hpp"
+#include "esc/version.hpp"
+
+namespace esc::cli {
+
+std::unique_ptr<CLI::App> build_app(Context& ctx) {
+  auto app = std::make_unique<CLI::App>(
+      "esc: escalate support cases with nothing lost on the way.\n"
+      "Keeps a case log, checks readiness, writes the handover and sends it.",
+      "esc");
+  app->set_version_flag("--version", fmt::format("esc {}", kVersion), "Print the version and exit");
+  app->add_option("--db", ctx.opts.db, "Database file (default: $ESC_DB, config, ~/.local/share/esc/esc.db)")
+      ->type_name("PATH");
+  app->add_option("--config", ctx.opts.config, "Config file (default: $ESC_CONFIG, ~/.config/esc/esc.toml)")
+      ->type_name("PATH");
+  app->add_option("--color", ctx.opts.color, "Colour: auto (terminal only, honours NO_COLOR), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->type_name("WHEN");
+  app->add_flag("-q,--quiet", ctx.opts.quiet, "Print no messages, only data and errors");
+  app->fallthrough();
+  app->require_subcommand(1);
+  app->footer("Run `esc COMMAND --help` for a command's options, `man esc` for the whole manual.");
+
+  register_new(*app, ctx);
+  register_list(*app, ctx);
+  register_show(*app, ctx);
+  register_log(*app, ctx);
+  register_edit(*app, ctx);
+  register_search(*app, ctx);
+  register_check(*app, ctx);
+  register_summary(*app, ctx);
+  register_send(*app, ctx);
+  register_outbox(*app, ctx);
+  register_ack(*app, ctx);
+  register_due(*app, ctx);
+  register_resolve(*app, ctx);
+  register_review(*app, ctx);
+  register_stats(*app, ctx);
+  register_exchange(*app, ctx);
+  register_init(*app, ctx);
+  register_config(*app, ctx);
+  register_completions(*app, ctx);
+  return app;
+}
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// "did you mean": the closest command to a word that is not one.
+std::string suggestion(const CLI::App& app, const std::string& word) {
+  std::string best;
+  size_t best_d = 3;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    size_t d = edit_distance(word, sub->get_name());
+    if (d < best_d) best_d = d, best = sub->get_name();
+  }
+  return best;
+}
+
+bool has_command(const CLI::App& app, const std::string& name) {
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->check_name(name)) return true;
+  return false;
+}
+
+int fail(const std::string& message, const std::string& hint, Exit code) {
+  std::cerr << "esc: error: " << message << '\n';
+  if (!hint.empty()) std::cerr << "hint: " << hint << '\n';
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  std::setlocale(LC_CTYPE, "C.UTF-8");
+  Context ctx;
+  std::unique_ptr<CLI::App> app;
+  try {
+    app = build_app(ctx);
+    app->parse(argc, argv);
+    return ctx.exit_code;
+  } catch (const CLI::CallForHelp& e) {
+    return app->exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app->exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app->exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string hint = "run `esc --help` for the commands";
+    std::string msg = e.what();
+    // Which subcommand was being parsed, for a pointed hint.
+    const CLI::App* where = app.get();
+    for (const CLI::App* sub = app.get(); sub;) {
+      auto subs = sub->get_subcommands();
+      if (subs.empty()) break;
+      where = sub = subs.front();
+    }
+    if (where != app.get()) hint = fmt::format("run `esc {} --help` for its options", where->get_name());
+    if (argc > 1 && where == app.get()) {
+      std::string first;
+      for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--db" || a == "--config" || a == "--color") { ++i; continue; }
+        if (!a.starts_with("-")) { first = a; break; }
+      }
+      if (!first.empty() && !has_command(*app, first)) {
+        msg = fmt::format("unknown command \"{}\"", first);
+        if (auto s = suggestion(*app, first); !s.empty()) hint = fmt::format("did you mean `esc {}`?", s);
+      }
+    }
+    if (msg == "A subcommand is required") msg = "no command given";
+    return fail(msg, hint, Exit::usage);
+  } catch (const Error& e) {
+    return fail(e.what(), e.hint(), e.code());
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory", "", Exit::io);
+  } catch (const std::exception& e) {
+    return fail(fmt::format("unexpected failure: {}", e.what()), "", static_cast<Exit>(70));
+  }
+}
+
+}  // namespace esc::cli

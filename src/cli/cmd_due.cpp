@@ -1,0 +1,72 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "common.hpp"
+#include "esc/due.hpp"
+#include "esc/error.hpp"
+#include "esc/json.hpp"
+
+namespace esc::cli {
+
+namespace {
+
+struct DueOptions {
+  std::string format = "table";
+  bool exit_code = false;
+};
+
+void run_due(const DueOptions& o, Context& ctx) {
+  auto& store = ctx.store();
+  std::vector<std::pair<Delivery, Case>> pending;
+  for (const auto& d : store.pending_deliveries())
+    if (auto c = store.get_case(d.case_id)) pending.emplace_back(d, *c);
+  const Time now = ctx.now();
+  auto items = compute_due(ctx.config(), store.open_unescalated(), store.escalated_cases(), pending, now);
+  if (o.format == "json") {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& i : items)
+      a.push_back({{"kind", i.kind},
+                   {"case", i.case_id},
+                   {"title", i.title},
+                   {"severity", i.severity},
+                   {"due_at", format_rfc3339(i.due_at)},
+                   {"overdue_seconds", i.overdue.count()},
+                   {"message", i.message},
+                   {"suggestion", i.suggestion},
+                   {"delivery", i.delivery_id ? nlohmann::json(i.delivery_id) : nlohmann::json(nullptr)}});
+    print_json(a);
+  } else if (o.format == "csv") {
+    std::cout << csv_row({"kind", "case", "title", "severity", "due_at", "overdue_seconds", "message", "suggestion"});
+    for (const auto& i : items)
+      std::cout << csv_row({i.kind, std::to_string(i.case_id), i.title, i.severity, format_rfc3339(i.due_at),
+                            std::to_string(i.overdue.count()), i.message, i.suggestion});
+  } else if (items.empty()) {
+    ctx.out().info("Nothing is due.");
+  } else {
+    auto& out = ctx.out();
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::vector<Style>> styles;
+    for (const auto& i : items) {
+      rows.push_back({fmt::format("#{}", i.case_id), i.severity, i.kind,
+                      i.overdue.count() < 60 ? "now" : format_duration(i.overdue), i.message, i.suggestion});
+      styles.push_back({Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim});
+    }
+    out.table({{"CASE", false, true}, {"SEV"}, {"WHAT"}, {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}}, rows,
+              styles);
+  }
+  if (o.exit_code && !items.empty()) ctx.exit_code = static_cast<int>(Exit::no);
+}
+
+}  // namespace
+
+void register_due(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<DueOptions>();
+  auto* cmd = app.add_subcommand("due", "What needs you now: deadlines, unanswered escalations, clients to update");
+  add_format(cmd, o->format, {"table", "json", "csv"});
+  cmd->add_flag("--exit-code", o->exit_code, "Exit 1 when anything is due (for cron and prompts)");
+  cmd->footer("For cron:\n  esc due --exit-code >/dev/null || notify-send \"esc\" \"$(esc due)\"");
+  cmd->callback([o, &ctx] { run_due(*o, ctx); });
+}
+
+}  // namespace esc::cli

@@ -1,0 +1,124 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "common.hpp"
+#include "esc/error.hpp"
+#include "esc/json.hpp"
+#include "esc/stats.hpp"
+
+namespace esc::cli {
+
+namespace {
+
+struct StatsOptions {
+  std::string since, until, by, format = "table";
+};
+
+std::string pct(std::optional<double> v) { return v ? fmt::format("{:.0f}%", *v * 100) : "n/a"; }
+std::string dur(std::optional<Seconds> d) { return d ? format_duration(*d) : "n/a"; }
+
+nlohmann::json jnum(std::optional<double> v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json jdur(const Durations& d) {
+  auto s = [](std::optional<Seconds> x) { return x ? nlohmann::json(x->count()) : nlohmann::json(nullptr); };
+  return {{"count", d.count}, {"median_seconds", s(d.median)}, {"p90_seconds", s(d.p90)}};
+}
+
+void run_stats(const StatsOptions& o, Context& ctx) {
+  const Time now = ctx.now();
+  std::optional<Time> since, until;
+  if (!o.since.empty() && !(since = parse_when(o.since, now)))
+    throw usage_error(fmt::format("--since: \"{}\" is not a date, time or duration", o.since), "e.g. 2026-01-01 or 30d");
+  if (!o.until.empty() && !(until = parse_when(o.until, now)))
+    throw usage_error(fmt::format("--until: \"{}\" is not a date, time or duration", o.until), "e.g. 2026-12-01");
+  auto groups = compute_stats(ctx.store().stats_rows(since, until), o.by, ctx.config(), now);
+
+  if (o.format == "json") {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& g : groups)
+      a.push_back({{"group", g.group},
+                   {"opened", g.opened},
+                   {"escalated", g.escalated},
+                   {"resolved", g.resolved},
+                   {"escalation_rate", jnum(g.escalation_rate())},
+                   {"time_to_escalate", jdur(g.to_escalate)},
+                   {"time_to_acknowledge", jdur(g.to_acknowledge)},
+                   {"time_to_resolve", jdur(g.to_resolve)},
+                   {"forced_share", jnum(g.forced_share())},
+                   {"client_update_compliance", jnum(g.update_compliance())},
+                   {"unnecessary_share", jnum(g.unnecessary_share())},
+                   {"csat_mean", jnum(g.csat_mean())},
+                   {"csat_count", g.csat_count}});
+    print_json({{"since", since ? nlohmann::json(format_rfc3339(*since)) : nlohmann::json(nullptr)},
+                {"until", until ? nlohmann::json(format_rfc3339(*until)) : nlohmann::json(nullptr)},
+                {"by", o.by.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.by)},
+                {"groups", a}});
+    return;
+  }
+  auto row = [](const StatsGroup& g) -> std::vector<std::string> {
+    return {g.group,
+            std::to_string(g.opened),
+            std::to_string(g.escalated),
+            std::to_string(g.resolved),
+            pct(g.escalation_rate()),
+            dur(g.to_escalate.median),
+            dur(g.to_escalate.p90),
+            dur(g.to_acknowledge.median),
+            dur(g.to_acknowledge.p90),
+            dur(g.to_resolve.median),
+            dur(g.to_resolve.p90),
+            pct(g.forced_share()),
+            pct(g.update_compliance()),
+            pct(g.unnecessary_share()),
+            g.csat_mean() ? fmt::format("{:.1f}", *g.csat_mean()) : "n/a"};
+  };
+  const std::vector<std::string> names{"group",          "opened",          "escalated",      "resolved",
+                                       "escalation rate", "to escalate (median)", "to escalate (p90)",
+                                       "to acknowledge (median)", "to acknowledge (p90)", "to resolve (median)",
+                                       "to resolve (p90)", "sent unprepared", "client updates on time",
+                                       "unnecessary", "mean CSAT"};
+  if (o.format == "csv") {
+    std::cout << csv_row({"group", "opened", "escalated", "resolved", "escalation_rate", "tte_median", "tte_p90",
+                          "tta_median", "tta_p90", "ttr_median", "ttr_p90", "forced_share",
+                          "client_update_compliance", "unnecessary_share", "csat_mean"});
+    for (const auto& g : groups) std::cout << csv_row(row(g));
+    return;
+  }
+  if (o.by.empty()) {
+    // One group: a list of figures reads better than a one-row table.
+    auto r = row(groups.front());
+    std::string s;
+    for (size_t i = 1; i < r.size(); ++i) s += fmt::format("{:<24} {}\n", names[i], r[i]);
+    std::cout << s;
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& g : groups) {
+    auto r = row(g);
+    rows.push_back({r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9], r[11], r[12], r[13], r[14]});
+  }
+  ctx.out().table({{o.by == "month" ? "MONTH" : "GROUP", true}, {"OPEN", false, true}, {"ESC", false, true},
+                   {"RES", false, true}, {"RATE", false, true}, {"TTE", false, true}, {"TTA", false, true},
+                   {"TTR", false, true}, {"FORCED", false, true}, {"UPDATED", false, true}, {"UNNEC", false, true},
+                   {"CSAT", false, true}},
+                  rows);
+  ctx.out().hint("TTE/TTA/TTR are medians (--format json has p90s); FORCED = sent unprepared; UNNEC = unnecessary");
+}
+
+}  // namespace
+
+void register_stats(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<StatsOptions>();
+  auto* cmd = app.add_subcommand("stats", "Escalation metrics: rates, times, preparedness, over-escalation, CSAT");
+  cmd->add_option("--since", o->since, "Cases opened from this date (2026-01-01, RFC 3339, or 30d ago)")
+      ->type_name("DATE");
+  cmd->add_option("--until", o->until, "Cases opened before this date")->type_name("DATE");
+  cmd->add_option("--by", o->by, "Group by month, engineer, path, trigger, severity or customer")
+      ->check(CLI::IsMember({"month", "engineer", "path", "trigger", "severity", "customer"}))
+      ->type_name("GROUP");
+  add_format(cmd, o->format, {"table", "json", "csv"});
+  cmd->footer("Example:\n  esc stats --since 2026-01-01 --by month");
+  cmd->callback([o, &ctx] { run_stats(*o, ctx); });
+}
+
+}  // namespace esc::cli

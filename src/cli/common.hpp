@@ -1,0 +1,35 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "context.hpp"
+
+namespace esc::cli {
+
+// One JSON document on stdout.
+void print_json(const nlohmann::json& j);
+
+// Text for an entry: "-" or no words and stdin not a terminal read stdin;
+// no words on a terminal open $VISUAL/$EDITOR. Throws usage when empty.
+std::string entry_text(Context& ctx, const std::vector<std::string>& words, const std::string& what);
+std::string read_all(std::istream& in);
+std::string edit_in_editor(const std::string& template_text);
+
+// Asks on stderr and reads one line from stdin; nullopt at end of input.
+std::optional<std::string> ask(const std::string& question);
+
+// Validation of values that the config defines.
+std::string checked_severity(Context& ctx, const std::string& s);
+void check_triggers(Context& ctx, const std::vector<std::string>& triggers);
+
+// Adds `e` to the case and bumps its updated_at, in the caller's transaction.
+void add_entry(Context& ctx, Case& c, const std::string& kind, const std::string& text,
+               const std::string& state = {}, std::optional<Time> at = std::nullopt);
+
+// The "--format" option with its allowed values.
+CLI::Option* add_format(CLI::App* cmd, std::string& target, const std::vector<std::string>& allowed);
+
+}  // namespace esc::cli

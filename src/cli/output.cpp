@@ -1,0 +1,178 @@
+#include "output.hpp"
+
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "esc/text.hpp"
+
+namespace esc::cli {
+
+Output::Output(const std::string& color_flag, bool quiet) : quiet_(quiet) {
+  stdout_tty_ = ::isatty(STDOUT_FILENO);
+  stderr_tty_ = ::isatty(STDERR_FILENO);
+  const char* no_color = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  if (color_flag == "always")
+    color_ = true;
+  else if (color_flag == "never")
+    color_ = false;
+  else
+    color_ = stdout_tty_ && !(no_color && *no_color) && !(term && std::string(term) == "dumb");
+}
+
+bool Output::stdin_is_tty() const { return ::isatty(STDIN_FILENO); }
+
+std::size_t Output::width() const {
+  if (const char* c = std::getenv("COLUMNS"); c && *c) {
+    long v = std::strtol(c, nullptr, 10);
+    if (v >= 20 && v <= 1000) return static_cast<size_t>(v);
+  }
+  winsize ws{};
+  if (stdout_tty_ && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+  return stdout_tty_ ? 80 : 0;  // 0: not a terminal, no limit
+}
+
+std::string Output::paint(const std::string& s, Style style) const {
+  if (!color_ || style == Style::none || s.empty()) return s;
+  const char* code = "";
+  switch (style) {
+    case Style::bold: code = "1"; break;
+    case Style::dim: code = "2"; break;
+    case Style::red: code = "31"; break;
+    case Style::red_bold: code = "1;31"; break;
+    case Style::yellow: code = "33"; break;
+    case Style::green: code = "32"; break;
+    case Style::blue: code = "34"; break;
+    case Style::magenta: code = "35"; break;
+    case Style::cyan: code = "36"; break;
+    case Style::none: break;
+  }
+  return fmt::format("\x1b[{}m{}\x1b[0m", code, s);
+}
+
+Style Output::severity_style(const std::string& s) const {
+  if (s == "critical") return Style::red_bold;
+  if (s == "high") return Style::red;
+  if (s == "medium") return Style::yellow;
+  if (s == "low") return Style::dim;
+  return Style::none;
+}
+
+Style Output::status_style(const std::string& s) const {
+  if (s == "escalated") return Style::magenta;
+  if (s == "resolved") return Style::green;
+  return Style::none;
+}
+
+void Output::info(const std::string& m) const {
+  if (!quiet_) std::cerr << m << '\n';
+}
+
+void Output::hint(const std::string& m) const {
+  if (!quiet_) std::cerr << "hint: " << m << '\n';
+}
+
+void Output::warn(const std::string& m) const { std::cerr << "esc: warning: " << m << '\n'; }
+
+void Output::table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows,
+                   const std::vector<std::vector<Style>>& styles) const {
+  const size_t n = columns.size();
+  std::vector<std::vector<std::string>> cells;
+  cells.reserve(rows.size());
+  for (const auto& r : rows) {
+    std::vector<std::string> c;
+    for (const auto& v : r) c.push_back(inert(v));
+    cells.push_back(std::move(c));
+  }
+  std::vector<size_t> w(n, 0);
+  for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
+  for (const auto& r : cells)
+    for (size_t i = 0; i < n && i < r.size(); ++i) w[i] = std::max(w[i], display_width(r[i]));
+  if (size_t total = width(); total) {
+    size_t fixed = 0;
+    size_t flex = n;
+    for (size_t i = 0; i < n; ++i) {
+      if (columns[i].flex) flex = i;
+      else fixed += w[i];
+    }
+    fixed += 2 * (n - 1);
+    if (flex < n) {
+      size_t room = total > fixed + 10 ? total - fixed : 10;
+      w[flex] = std::min(w[flex], room);
+    }
+  }
+  std::string out;
+  auto emit = [&](const std::vector<std::string>& r, const std::vector<Style>* st, bool header) {
+    std::string line;
+    for (size_t i = 0; i < n; ++i) {
+      std::string v = i < r.size() ? truncate_to_width(r[i], w[i]) : "";
+      size_t pad = w[i] - std::min(w[i], display_width(v));
+      const bool last = i + 1 == n;
+      Style s = header ? Style::bold : (st && i < st->size() ? (*st)[i] : Style::none);
+      std::string painted = paint(v, s);
+      if (columns[i].right)
+        line += std::string(pad, ' ') + painted;
+      else
+        line += painted + (last ? "" : std::string(pad, ' '));
+      if (!last) line += "  ";
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  };
+  std::vector<std::string> headers;
+  for (const auto& c : columns) headers.push_back(c.header);
+  emit(headers, nullptr, true);
+  for (size_t k = 0; k < cells.size(); ++k) emit(cells[k], k < styles.size() ? &styles[k] : nullptr, false);
+  page(out);
+}
+
+void Output::page(const std::string& text) const {
+  if (!stdout_tty_ || !stdin_is_tty()) {
+    std::cout << text << std::flush;
+    return;
+  }
+  std::string pager = "less -FRX";
+  if (const char* p = std::getenv("PAGER"); p) pager = p;
+  if (pager.empty() || pager == "cat") {
+    std::cout << text << std::flush;
+    return;
+  }
+  std::cout << std::flush;
+  FILE* pipe = ::popen(pager.c_str(), "w");
+  if (!pipe) {
+    std::cout << text << std::flush;
+    return;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  std::fwrite(text.data(), 1, text.size(), pipe);
+  ::pclose(pipe);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string csv_row(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ',';
+    out += csv_field(fields[i]);
+  }
+  return out + "\n";
+}
+
+}  // namespace esc::cli

@@ -1,0 +1,208 @@
+#include "esc/json.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "esc/text.hpp"
+
+namespace esc {
+
+using nlohmann::json;
+
+json time_or_null(const std::optional<Time>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
+
+json to_json(const Case& c) {
+  return {{"id", c.id},
+          {"uuid", c.uuid},
+          {"title", c.title},
+          {"customer", c.customer},
+          {"severity", c.severity},
+          {"status", std::string(to_string(c.status))},
+          {"ref", c.ref.empty() ? json(nullptr) : json(c.ref)},
+          {"triggers", c.triggers},
+          {"tags", c.tags},
+          {"engineer", c.engineer},
+          {"created_at", format_rfc3339(c.created_at)},
+          {"updated_at", format_rfc3339(c.updated_at)},
+          {"resolved_at", time_or_null(c.resolved_at)},
+          {"csat", c.csat ? json(*c.csat) : json(nullptr)},
+          {"unnecessary", c.unnecessary}};
+}
+
+json to_json(const Entry& e) {
+  json j{{"id", e.id},   {"uuid", e.uuid},     {"kind", e.kind}, {"text", e.text},
+         {"at", format_rfc3339(e.at)}, {"author", e.author}};
+  j["state"] = e.state.empty() ? json(nullptr) : json(e.state);
+  return j;
+}
+
+json to_json(const Escalation& x, bool with_snapshot) {
+  json j{{"id", x.id},
+         {"uuid", x.uuid},
+         {"level", x.level},
+         {"path", x.path},
+         {"at", format_rfc3339(x.at)},
+         {"forced", x.forced},
+         {"force_reason", x.force_reason.empty() ? json(nullptr) : json(x.force_reason)},
+         {"subject", x.subject},
+         {"acked_at", time_or_null(x.acked_at)},
+         {"acked_by", x.acked_by.empty() ? json(nullptr) : json(x.acked_by)}};
+  if (with_snapshot) j["snapshot"] = x.snapshot;
+  return j;
+}
+
+json to_json(const Delivery& d) {
+  return {{"id", d.id},
+          {"escalation_id", d.escalation_id},
+          {"case", d.case_id},
+          {"channel", d.channel},
+          {"key", d.key},
+          {"status", std::string(to_string(d.status))},
+          {"attempts", d.attempts},
+          {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
+          {"created_at", format_rfc3339(d.created_at)},
+          {"next_attempt_at", time_or_null(d.next_attempt_at)},
+          {"delivered_at", time_or_null(d.delivered_at)}};
+}
+
+namespace {
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) {
+  throw std::invalid_argument(fmt::format("{}: {}", field, what));
+}
+
+const json& field(const json& j, const char* name) {
+  if (!j.is_object()) bad(name, "expected an object");
+  auto it = j.find(name);
+  if (it == j.end()) bad(name, "missing");
+  return *it;
+}
+
+std::string str(const json& j, const char* name, bool line = false) {
+  const auto& v = field(j, name);
+  if (!v.is_string()) bad(name, "expected a string");
+  auto s = v.get<std::string>();
+  if (!is_valid_utf8(s)) bad(name, "not valid UTF-8");
+  if (line && has_control_chars(s)) bad(name, "holds control characters");
+  return s;
+}
+
+std::string opt_str(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return {};
+  return str(j, name);
+}
+
+std::int64_t integer(const json& j, const char* name) {
+  const auto& v = field(j, name);
+  if (!v.is_number_integer()) bad(name, "expected an integer");
+  return v.get<std::int64_t>();
+}
+
+Time time(const json& j, const char* name) {
+  auto t = parse_rfc3339(str(j, name));
+  if (!t) bad(name, "expected an RFC 3339 time");
+  return *t;
+}
+
+std::optional<Time> opt_time(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return time(j, name);
+}
+
+bool boolean(const json& j, const char* name, bool fallback) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) bad(name, "expected true or false");
+  return it->get<bool>();
+}
+
+std::vector<std::string> strings(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_array()) bad(name, "expected an array of strings");
+  std::vector<std::string> out;
+  for (const auto& x : *it) {
+    if (!x.is_string()) bad(name, "expected an array of strings");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+Case case_from_json(const json& j) {
+  Case c;
+  c.id = integer(j, "id");
+  c.uuid = str(j, "uuid", true);
+  c.title = str(j, "title", true);
+  if (c.title.empty()) bad("title", "empty");
+  c.customer = opt_str(j, "customer");
+  c.severity = str(j, "severity", true);
+  auto st = parse_status(str(j, "status"));
+  if (!st) bad("status", "expected open, escalated or resolved");
+  c.status = *st;
+  c.ref = opt_str(j, "ref");
+  c.triggers = strings(j, "triggers");
+  c.tags = strings(j, "tags");
+  c.engineer = opt_str(j, "engineer");
+  c.created_at = time(j, "created_at");
+  c.updated_at = time(j, "updated_at");
+  c.resolved_at = opt_time(j, "resolved_at");
+  if (auto it = j.find("csat"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<int>() < 1 || it->get<int>() > 5) bad("csat", "expected 1 to 5");
+    c.csat = it->get<int>();
+  }
+  c.unnecessary = boolean(j, "unnecessary", false);
+  return c;
+}
+
+Entry entry_from_json(const json& j) {
+  Entry e;
+  e.id = integer(j, "id");
+  e.uuid = str(j, "uuid", true);
+  e.kind = str(j, "kind", true);
+  if (!is_entry_kind(e.kind)) bad("kind", fmt::format("unknown entry kind \"{}\"", e.kind));
+  e.text = str(j, "text");
+  e.state = opt_str(j, "state");
+  e.at = time(j, "at");
+  e.author = opt_str(j, "author");
+  return e;
+}
+
+Escalation escalation_from_json(const json& j) {
+  Escalation x;
+  x.id = integer(j, "id");
+  x.uuid = str(j, "uuid", true);
+  x.level = static_cast<int>(integer(j, "level"));
+  x.path = str(j, "path", true);
+  x.at = time(j, "at");
+  x.forced = boolean(j, "forced", false);
+  x.force_reason = opt_str(j, "force_reason");
+  x.subject = str(j, "subject");
+  x.snapshot = opt_str(j, "snapshot");
+  x.acked_at = opt_time(j, "acked_at");
+  x.acked_by = opt_str(j, "acked_by");
+  return x;
+}
+
+Delivery delivery_from_json(const json& j) {
+  Delivery d;
+  d.id = integer(j, "id");
+  d.escalation_id = integer(j, "escalation_id");
+  d.channel = str(j, "channel", true);
+  d.key = str(j, "key", true);
+  auto st = parse_delivery_status(str(j, "status"));
+  if (!st) bad("status", "expected pending, delivered or dropped");
+  d.status = *st;
+  d.attempts = static_cast<int>(integer(j, "attempts"));
+  d.last_error = opt_str(j, "last_error");
+  d.created_at = time(j, "created_at");
+  d.next_attempt_at = opt_time(j, "next_attempt_at");
+  d.delivered_at = opt_time(j, "delivered_at");
+  return d;
+}
+
+}  // namespace esc

@@ -1,0 +1,133 @@
+#include "esc/model.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <random>
+
+namespace esc {
+
+std::string_view to_string(Status s) {
+  switch (s) {
+    case Status::open: return "open";
+    case Status::escalated: return "escalated";
+    case Status::resolved: return "resolved";
+  }
+  return "open";
+}
+
+std::optional<Status> parse_status(std::string_view s) {
+  if (s == "open") return Status::open;
+  if (s == "escalated") return Status::escalated;
+  if (s == "resolved") return Status::resolved;
+  return std::nullopt;
+}
+
+std::string_view to_string(DeliveryStatus s) {
+  switch (s) {
+    case DeliveryStatus::pending: return "pending";
+    case DeliveryStatus::delivered: return "delivered";
+    case DeliveryStatus::dropped: return "dropped";
+  }
+  return "pending";
+}
+
+std::optional<DeliveryStatus> parse_delivery_status(std::string_view s) {
+  if (s == "pending") return DeliveryStatus::pending;
+  if (s == "delivered") return DeliveryStatus::delivered;
+  if (s == "dropped") return DeliveryStatus::dropped;
+  return std::nullopt;
+}
+
+namespace {
+struct KindInfo {
+  const char* name;
+  const char* description;
+};
+constexpr std::array kUserKinds{
+    KindInfo{"fact", "a fact established about the problem"},
+    KindInfo{"diagnostic", "a diagnostic result: logs, traces, test output"},
+    KindInfo{"step", "a step already taken"},
+    KindInfo{"contact", "an interaction with the client"},
+    KindInfo{"hypothesis", "what you think is wrong (a suggestion, not a diagnosis)"},
+    KindInfo{"impact", "client and business impact, money at stake"},
+    KindInfo{"outcome", "what you want from the escalation"},
+    KindInfo{"notice", "the client was told about the escalation"},
+    KindInfo{"heads-up", "the next level was forewarned"},
+    KindInfo{"update", "a follow-up update to the client"},
+    KindInfo{"note", "anything else"},
+};
+constexpr std::array kSystemKinds{
+    KindInfo{"escalated", "the case was escalated"},
+    KindInfo{"acknowledged", "the next level acknowledged"},
+    KindInfo{"delivery", "a delivery succeeded or failed"},
+    KindInfo{"resolved", "the case was resolved"},
+    KindInfo{"reopened", "the case was reopened"},
+    KindInfo{"review", "the post-resolution review"},
+};
+
+template <size_t N>
+std::vector<std::string> names(const std::array<KindInfo, N>& a) {
+  std::vector<std::string> v;
+  for (const auto& k : a) v.emplace_back(k.name);
+  return v;
+}
+}  // namespace
+
+const std::vector<std::string>& user_entry_kinds() {
+  static const auto v = names(kUserKinds);
+  return v;
+}
+
+const std::vector<std::string>& system_entry_kinds() {
+  static const auto v = names(kSystemKinds);
+  return v;
+}
+
+bool is_user_kind(std::string_view kind) {
+  const auto& v = user_entry_kinds();
+  return std::find(v.begin(), v.end(), kind) != v.end();
+}
+
+bool is_entry_kind(std::string_view kind) {
+  const auto& v = system_entry_kinds();
+  return is_user_kind(kind) || std::find(v.begin(), v.end(), kind) != v.end();
+}
+
+std::string_view describe_kind(std::string_view kind) {
+  for (const auto& k : kUserKinds)
+    if (kind == k.name) return k.description;
+  for (const auto& k : kSystemKinds)
+    if (kind == k.name) return k.description;
+  return "";
+}
+
+const std::vector<std::string>& hypothesis_states() {
+  static const std::vector<std::string> v{"unconfirmed", "confirmed", "refuted"};
+  return v;
+}
+
+std::string new_uuid() {
+  static std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(::getpid())};
+    return std::mt19937_64(seq);
+  }();
+  std::uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff, lo >> 48,
+                     lo & 0xffffffffffffULL);
+}
+
+std::string default_engineer_name() {
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_name) return pw->pw_name;
+  return "unknown";
+}
+
+}  // namespace esc

@@ -1,0 +1,267 @@
+#include "esc/text.hpp"
+
+#include <fmt/format.h>
+
+#include <cwchar>
+
+#include "esc/error.hpp"
+
+namespace esc {
+
+namespace {
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 if invalid.
+size_t decode(std::string_view s, size_t i, char32_t& cp) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  size_t n;
+  char32_t min;
+  if ((c & 0xe0) == 0xc0) {
+    n = 2, cp = c & 0x1f, min = 0x80;
+  } else if ((c & 0xf0) == 0xe0) {
+    n = 3, cp = c & 0x0f, min = 0x800;
+  } else if ((c & 0xf8) == 0xf0) {
+    n = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(k) & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+bool is_control(char32_t cp) { return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0); }
+
+// Bidirectional overrides can make text read differently from what it is.
+bool is_bidi_control(char32_t cp) {
+  return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int cp_width(char32_t cp) {
+  if (cp == 0) return 0;
+  int w = ::wcwidth(static_cast<wchar_t>(cp));
+  return w < 0 ? 1 : w;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = decode(s, i, cp);
+    if (!n) return false;
+    i += n;
+  }
+  return true;
+}
+
+bool has_control_chars(std::string_view s, std::string_view allowed) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = decode(s, i, cp);
+    if (!n) return true;
+    if (is_control(cp) && !(cp < 0x80 && allowed.find(static_cast<char>(cp)) != std::string_view::npos))
+      return true;
+    i += n;
+  }
+  return false;
+}
+
+std::string checked_line(std::string_view s, std::string_view what) {
+  if (!is_valid_utf8(s)) throw data_error(fmt::format("{} is not valid UTF-8", what));
+  if (has_control_chars(s))
+    throw data_error(fmt::format("{} holds control characters (a line of plain text is expected)", what));
+  return trim(s);
+}
+
+std::string checked_text(std::string_view s, std::string_view what) {
+  if (!is_valid_utf8(s)) throw data_error(fmt::format("{} is not valid UTF-8", what));
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s)
+    if (ch != '\r') out += ch;
+  // Trailing blank lines (an editor's final newline) carry nothing.
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ' || out.back() == '\t')) out.pop_back();
+  return out;
+}
+
+std::string inert(std::string_view s, bool keep_newlines) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = decode(s, i, cp);
+    if (!n) {
+      out += "\xef\xbf\xbd";  // U+FFFD
+      ++i;
+      continue;
+    }
+    if (cp == '\n' && keep_newlines) {
+      out += '\n';
+    } else if (cp == '\t') {
+      out += keep_newlines ? "\t" : " ";
+    } else if (cp == '\n') {
+      out += " ";
+    } else if (cp < 0x20 || cp == 0x7f) {
+      out += '^';
+      out += static_cast<char>(cp == 0x7f ? '?' : cp + '@');
+    } else if (is_control(cp) || is_bidi_control(cp)) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
+    } else {
+      append_utf8(out, cp);
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::size_t display_width(std::string_view s) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = decode(s, i, cp);
+    if (!n) {
+      ++w, ++i;
+      continue;
+    }
+    // Skip SGR colour sequences we emit ourselves.
+    if (cp == 0x1b && i + 1 < s.size() && s[i + 1] == '[') {
+      size_t j = i + 2;
+      while (j < s.size() && s[j] != 'm') ++j;
+      i = j + 1;
+      continue;
+    }
+    w += static_cast<size_t>(cp_width(cp));
+    i += n;
+  }
+  return w;
+}
+
+std::string truncate_to_width(std::string_view s, std::size_t width) {
+  if (display_width(s) <= width) return std::string(s);
+  if (width == 0) return {};
+  std::string out;
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = decode(s, i, cp);
+    if (!n) n = 1, cp = 0xfffd;
+    int cw = cp_width(cp);
+    if (w + static_cast<size_t>(cw) + 1 > width) break;
+    out.append(s.substr(i, n));
+    w += static_cast<size_t>(cw);
+    i += n;
+  }
+  return out + "…";
+}
+
+std::vector<std::string> wrap(std::string_view s, std::size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  size_t line_w = 0;
+  size_t i = 0;
+  auto push = [&] {
+    lines.push_back(line);
+    line.clear();
+    line_w = 0;
+  };
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ') ++j;
+    if (j == i) break;
+    std::string word(s.substr(i, j - i));
+    size_t ww = display_width(word);
+    if (line_w && line_w + 1 + ww > width) push();
+    while (ww > width) {  // a word longer than a line: split it
+      std::string head = truncate_to_width(word, width + 1);
+      // truncate_to_width adds "…"; take the raw prefix instead.
+      size_t cut = 0, w = 0;
+      while (cut < word.size()) {
+        char32_t cp;
+        size_t n = decode(word, cut, cp);
+        if (!n) n = 1, cp = 0xfffd;
+        if (w + static_cast<size_t>(cp_width(cp)) > width) break;
+        w += static_cast<size_t>(cp_width(cp));
+        cut += n;
+      }
+      if (cut == 0) cut = 1;
+      if (line_w) push();
+      line = word.substr(0, cut);
+      push();
+      word = word.substr(cut);
+      ww = display_width(word);
+    }
+    if (!word.empty()) {
+      if (line_w) line += ' ', ++line_w;
+      line += word;
+      line_w += ww;
+    }
+    i = j;
+  }
+  if (!line.empty() || lines.empty()) lines.push_back(line);
+  return lines;
+}
+
+std::string trim(std::string_view s) {
+  size_t a = 0, b = s.size();
+  while (a < b && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r')) ++a;
+  while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' || s[b - 1] == '\r')) --b;
+  return std::string(s.substr(a, b - a));
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return out;
+}
+
+std::vector<std::string> split_lines(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '\n') {
+      out.emplace_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+}  // namespace esc

@@ -1,0 +1,116 @@
+#include "esc/time.hpp"
+
+#include <date/date.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <sstream>
+
+#include "esc/error.hpp"
+
+namespace esc {
+
+using namespace std::chrono;
+
+std::optional<Time> parse_rfc3339(std::string_view text) {
+  std::string s(text);
+  // RFC 3339 allows a lower-case t and z; date::parse wants upper case.
+  for (auto& ch : s)
+    if (ch == 't' || ch == 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  if (s.size() >= 11 && s[10] == ' ') s[10] = 'T';
+  for (const char* fmt : {"%FT%TZ", "%FT%T%Ez"}) {
+    std::istringstream in(s);
+    date::sys_time<milliseconds> tp;
+    in >> date::parse(fmt, tp);
+    if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return floor<seconds>(tp);
+  }
+  return std::nullopt;
+}
+
+std::optional<Seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  long long total = 0;
+  size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    size_t start = i;
+    long long n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      n = n * 10 + (text[i] - '0');
+      if (n > 100'000'000) return std::nullopt;
+      ++i;
+    }
+    if (i == start || i == text.size()) return std::nullopt;
+    long long unit = 0;
+    switch (text[i]) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      case 'w': unit = 7 * 86400; break;
+      default: return std::nullopt;
+    }
+    ++i;
+    total += n * unit;
+    any = true;
+  }
+  if (!any || total <= 0) return std::nullopt;
+  return Seconds{total};
+}
+
+std::optional<Time> parse_when(std::string_view text, Time now) {
+  if (auto t = parse_rfc3339(text)) return t;
+  if (auto d = parse_duration(text)) return now - *d;
+  std::istringstream in{std::string(text)};
+  date::sys_days day;
+  in >> date::parse("%F", day);
+  if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return Time{day};
+  return std::nullopt;
+}
+
+Time now() {
+  if (const char* fixed = std::getenv("ESC_NOW"); fixed && *fixed) {
+    auto t = parse_rfc3339(fixed);
+    if (!t)
+      throw usage_error(fmt::format("ESC_NOW is not an RFC 3339 time: {}", fixed),
+                        "use a form like 2026-11-22T10:00:00Z, or unset ESC_NOW");
+    return *t;
+  }
+  return floor<seconds>(system_clock::now());
+}
+
+std::string format_rfc3339(Time t) { return date::format("%FT%TZ", t); }
+
+std::string format_utc(Time t) { return date::format("%F %H:%M UTC", t); }
+
+std::string format_local(Time t) {
+  std::time_t tt = to_unix(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+std::string format_duration(Seconds d) {
+  long long s = d.count();
+  if (s < 0) s = -s;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m", s / 60);
+  if (s < 86400) {
+    long long h = s / 3600, m = (s % 3600) / 60;
+    return m ? fmt::format("{}h {}m", h, m) : fmt::format("{}h", h);
+  }
+  long long days = s / 86400, h = (s % 86400) / 3600;
+  return h ? fmt::format("{}d {}h", days, h) : fmt::format("{}d", days);
+}
+
+std::string format_relative(Time t, Time now) {
+  auto d = now - t;
+  if (d >= Seconds{0} && d < Seconds{60}) return "just now";
+  if (d > Seconds{0}) return format_duration(d) + " ago";
+  return "in " + format_duration(-d);
+}
+
+}  // namespace esc

@@ -1,0 +1,110 @@
+#pragma once
+
+// The schema, one numbered migration at a time. Migration N brings a
+// database from user_version N-1 to N. Never edit a released migration:
+// add the next one.
+namespace esc::schema {
+
+inline constexpr const char* kMigrations[] = {
+    // 1: cases, entries, escalations, deliveries, full-text indexes.
+    R"sql(
+CREATE TABLE cases (
+  id          INTEGER PRIMARY KEY,
+  uuid        TEXT NOT NULL UNIQUE,
+  title       TEXT NOT NULL,
+  customer    TEXT NOT NULL DEFAULT '',
+  severity    TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('open', 'escalated', 'resolved')),
+  ref         TEXT,
+  triggers    TEXT NOT NULL DEFAULT '[]',
+  tags        TEXT NOT NULL DEFAULT '[]',
+  engineer    TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  resolved_at INTEGER,
+  csat        INTEGER CHECK (csat BETWEEN 1 AND 5),
+  unnecessary INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX cases_ref ON cases(ref) WHERE ref IS NOT NULL;
+CREATE INDEX cases_updated ON cases(updated_at DESC, id DESC);
+CREATE INDEX cases_status_updated ON cases(status, updated_at DESC, id DESC);
+CREATE INDEX cases_status_created ON cases(status, created_at);
+CREATE INDEX cases_created ON cases(created_at);
+
+CREATE TABLE entries (
+  id      INTEGER PRIMARY KEY,
+  uuid    TEXT NOT NULL UNIQUE,
+  case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+  kind    TEXT NOT NULL,
+  text    TEXT NOT NULL,
+  state   TEXT NOT NULL DEFAULT '',
+  at      INTEGER NOT NULL,
+  author  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX entries_case ON entries(case_id, at, id);
+CREATE INDEX entries_kind ON entries(kind, case_id, at);
+
+CREATE VIRTUAL TABLE entry_fts USING fts5(
+  text, content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
+  INSERT INTO entry_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
+  INSERT INTO entry_fts(entry_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER entries_fts_update AFTER UPDATE OF text ON entries BEGIN
+  INSERT INTO entry_fts(entry_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO entry_fts(rowid, text) VALUES (new.id, new.text);
+END;
+
+CREATE VIRTUAL TABLE case_fts USING fts5(
+  title, content='cases', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
+  INSERT INTO case_fts(rowid, title) VALUES (new.id, new.title);
+END;
+CREATE TRIGGER cases_fts_delete AFTER DELETE ON cases BEGIN
+  INSERT INTO case_fts(case_fts, rowid, title) VALUES ('delete', old.id, old.title);
+END;
+CREATE TRIGGER cases_fts_update AFTER UPDATE OF title ON cases BEGIN
+  INSERT INTO case_fts(case_fts, rowid, title) VALUES ('delete', old.id, old.title);
+  INSERT INTO case_fts(rowid, title) VALUES (new.id, new.title);
+END;
+
+CREATE TABLE escalations (
+  id           INTEGER PRIMARY KEY,
+  uuid         TEXT NOT NULL UNIQUE,
+  case_id      INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+  level        INTEGER NOT NULL,
+  path         TEXT NOT NULL,
+  at           INTEGER NOT NULL,
+  forced       INTEGER NOT NULL DEFAULT 0,
+  force_reason TEXT NOT NULL DEFAULT '',
+  subject      TEXT NOT NULL,
+  snapshot     TEXT NOT NULL,
+  acked_at     INTEGER,
+  acked_by     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX escalations_case ON escalations(case_id, level);
+
+CREATE TABLE deliveries (
+  id              INTEGER PRIMARY KEY,
+  escalation_id   INTEGER NOT NULL REFERENCES escalations(id) ON DELETE CASCADE,
+  channel         TEXT NOT NULL,
+  key             TEXT NOT NULL UNIQUE,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dropped')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER,
+  delivered_at    INTEGER,
+  claimed_by      INTEGER,  -- pid of the esc process delivering it now
+  claimed_until   INTEGER   -- wall-clock end of that claim
+);
+CREATE INDEX deliveries_escalation ON deliveries(escalation_id);
+CREATE INDEX deliveries_pending ON deliveries(next_attempt_at) WHERE status = 'pending';
+)sql",
+};
+
+inline constexpr int kCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+}  // namespace esc::schema
