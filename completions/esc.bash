@@ -1,0 +1,101 @@
+# bash completion for esc(1)
+#
+# Every list comes from the binary (`esc __complete WHAT`): commands, flags,
+# entry kinds, severities, triggers, paths, channels and case ids follow the
+# installed esc and the active config, honouring --db and --config on the line.
+#
+# Install: esc completions bash > ~/.local/share/bash-completion/completions/esc
+
+# Flags that take no value; every other flag takes the next word.
+_esc_novalue=" -h --help --version -q --quiet --dry-run --force --exit-code --no-input --unnecessary --newest --all "
+
+_esc() {
+    local cur prev words cword split=false
+    if declare -F _init_completion >/dev/null; then
+        _init_completion -s || return
+    else
+        words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+        cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+    fi
+
+    # Walk the words before the cursor: the esc to ask (with --db/--config),
+    # the command path (e.g. "outbox drop") and how many positionals follow it.
+    local -a esc=("${words[0]}") cmd=()
+    local i w n=0
+    for ((i = 1; i < cword; i++)); do
+        w=${words[i]}
+        case $w in
+            --db=* | --config=*) esc+=("${w%%=*}" "${w#*=}") ;;
+            --db | --config) esc+=("$w" "${words[i + 1]}") && ((++i)) ;;
+            -*) [[ $w == *=* || $_esc_novalue == *" $w "* ]] || ((++i)) ;;
+            *)
+                if ((${#cmd[@]} == 0)); then
+                    cmd=("$w")
+                elif ((n == 0 && ${#cmd[@]} == 1)) && _esc_values subcommands "${cmd[0]}" | grep -qxF -- "$w"; then
+                    cmd+=("$w")
+                else
+                    ((++n))
+                fi
+                ;;
+        esac
+    done
+    esc=("${esc[@]/#\~/$HOME}")
+
+    # The value of the flag before the cursor.
+    local -a values=()
+    if [[ $prev == -* && $_esc_novalue != *" $prev "* ]]; then
+        case $prev in
+            --db | --config) _esc_files; return ;;
+            --color) values=(auto always never) ;;
+            --severity) values=($(_esc_values severities)) ;;
+            --trigger | --remove-trigger) values=($(_esc_values triggers)) ;;
+            --state) values=($(_esc_values states)) ;;
+            --kind) values=($(_esc_values kinds) title) ;;
+            --channel) values=($(_esc_values channels)) ;;
+            --status) values=(open escalated resolved all) ;;
+            --to) [[ ${cmd[0]} == send ]] || { _esc_files; return; }
+                values=($(_esc_values paths)) ;;
+            --by) [[ ${cmd[0]} == stats ]] && values=(month engineer path trigger severity customer) ;;
+            --format)
+                # "Output format: table, json, csv" in the flag's description.
+                w=$("${esc[@]}" __complete flags "${cmd[@]}" 2>/dev/null | grep -m1 $'^--format\t')
+                w=${w#*: }
+                values=(${w//,/})
+                ;;
+        esac
+        COMPREPLY=($(compgen -W "${values[*]}" -- "$cur"))
+        return
+    fi
+
+    if [[ $cur == -* ]]; then
+        values=($(_esc_values flags "${cmd[@]}"))
+    elif ((${#cmd[@]} == 0)); then
+        values=($(_esc_values commands))
+    else
+        case "${cmd[*]}:$n" in
+            outbox:0 | config:0) values=($(_esc_values subcommands "${cmd[0]}")) ;;
+            "outbox drop:0") values=($(_esc_values deliveries)) ;;
+            show:0 | log:0 | edit:0 | check:0 | summary:0 | send:0 | ack:0 | resolve:0 | reopen:0 | update:0 | review:0)
+                values=($(_esc_values cases)) ;;
+            log:1) values=($(_esc_values kinds)) ;;
+            completions:0) values=(bash zsh fish) ;;
+            import:0) _esc_files; return ;;
+        esac
+    fi
+    COMPREPLY=($(compgen -W "${values[*]}" -- "$cur"))
+}
+
+# The values (first column) of `esc __complete ...`.
+_esc_values() {
+    "${esc[@]}" __complete "$@" 2>/dev/null | cut -f1
+}
+
+_esc_files() {
+    if declare -F _filedir >/dev/null; then
+        _filedir
+    else
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+
+complete -F _esc esc

@@ -168,6 +168,17 @@ std::string by_line(const SummaryItem& i, const Case& c) {
   return i.author.empty() || i.author == c.engineer ? "" : fmt::format(" ({})", i.author);
 }
 
+// One wrapped bullet: the first line after `bullet`, the rest indented under it.
+void bullet(std::string& out, const std::string& mark, const std::string& text, std::size_t width) {
+  const std::string indent(display_width(mark), ' ');
+  const std::size_t room = width > indent.size() + 20 ? width - indent.size() : 20;
+  bool first = true;
+  for (const auto& line : wrap(text, room)) {
+    out += (first ? mark : indent) + line + "\n";
+    first = false;
+  }
+}
+
 void text_section(std::string& out, const std::string& heading, const std::vector<SummaryItem>& items,
                   const Case& c, std::size_t width, bool numbered) {
   if (items.empty()) return;
@@ -175,17 +186,14 @@ void text_section(std::string& out, const std::string& heading, const std::vecto
   int n = 0;
   for (const auto& i : items) {
     ++n;
-    std::string bullet = numbered ? fmt::format("  {}. ", n) : std::string("  - ");
-    std::string indent(display_width(bullet), ' ');
-    std::string first = fmt::format("{}{}{}:", kind_label(i), format_utc(i.at), by_line(i, c));
-    out += bullet + first + "\n";
+    const std::string mark = numbered ? fmt::format("  {}. ", n) : std::string("  - ");
+    const std::string body_indent(display_width(mark) + 2, ' ');
+    bullet(out, mark, fmt::format("{}{}{}:", kind_label(i), format_utc(i.at), inert(by_line(i, c))), width);
     for (const auto& para : split_lines(inert(i.text, true))) {
-      if (trim(para).empty()) {
+      if (trim(para).empty())
         out += "\n";
-        continue;
-      }
-      for (const auto& line : wrap(para, width > indent.size() + 2 + 20 ? width - indent.size() - 2 : 20))
-        out += indent + "  " + line + "\n";
+      else
+        bullet(out, body_indent, para, width);
     }
   }
 }
@@ -213,19 +221,21 @@ std::string render_text(const Summary& s, std::size_t width) {
 
   if (!s.forced_reason.empty()) {
     out += "\nSENT BEFORE THE CHECKLIST WAS COMPLETE\n";
-    for (const auto& line : wrap(inert(s.forced_reason), width - 4)) out += "    " + line + "\n";
+    bullet(out, "    ", inert(s.forced_reason), width);
   }
   if (!s.escalations.empty()) {
     out += "\nESCALATED SO FAR\n";
     for (const auto& x : s.escalations)
-      out += fmt::format("  - level {} to {} at {}, {}\n", x.level, inert(x.path), format_utc(x.at),
+      bullet(out, "  - ",
+             fmt::format("level {} to {} at {}, {}", x.level, inert(x.path), format_utc(x.at),
                          x.acked_at ? fmt::format("acknowledged {}{}", format_utc(*x.acked_at),
                                                   x.acked_by.empty() ? "" : " by " + inert(x.acked_by))
-                                    : std::string("not acknowledged"));
+                                    : std::string("not acknowledged")),
+             width);
   }
   if (!s.why.empty()) {
     out += "\nWHY IT IS ESCALATED\n";
-    for (const auto& w : s.why) out += fmt::format("  - {} ({})\n", inert(w.text), inert(w.trigger));
+    for (const auto& w : s.why) bullet(out, "  - ", fmt::format("{} ({})", inert(w.text), inert(w.trigger)), width);
   }
   text_section(out, "IMPACT", s.impact, c, width, false);
   text_section(out, "DESIRED OUTCOME", s.outcome, c, width, false);
@@ -240,7 +250,7 @@ std::string render_text(const Summary& s, std::size_t width) {
   if (!missing.empty()) {
     out += "\nSTILL MISSING FROM THE CHECKLIST\n";
     for (const auto* m : missing)
-      out += fmt::format("  - {}{}: {}\n", m->key, m->required ? " (required)" : "", inert(m->question));
+      bullet(out, "  - ", fmt::format("{}{}: {}", m->key, m->required ? " (required)" : "", inert(m->question)), width);
   }
   return out;
 }

@@ -1,0 +1,160 @@
+#include <doctest/doctest.h>
+
+#include "esc/due.hpp"
+#include "esc/outbox.hpp"
+#include "esc/stats.hpp"
+
+using namespace esc;
+
+namespace {
+
+const Time t0 = *parse_rfc3339("2026-11-01T00:00:00Z");
+constexpr Seconds H{3600};
+
+Config followup_config() {
+  Config cfg = default_config();
+  cfg.deadlines = {{"critical", H}, {"high", 4 * H}};
+  cfg.paths = {PathConfig{"tier2", {"stdout"}, 4 * H, "engineering", false},
+               PathConfig{"engineering", {"stdout"}, std::nullopt, "", false}};
+  cfg.client_update_every = 24 * H;
+  return cfg;
+}
+
+Case make(std::int64_t id, const std::string& sev, Time created, Status st = Status::open) {
+  Case c;
+  c.id = id;
+  c.title = "case " + std::to_string(id);
+  c.severity = sev;
+  c.status = st;
+  c.created_at = c.updated_at = created;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("due: a deadline is due from the moment it is reached") {
+  auto cfg = followup_config();
+  std::vector<Case> open{make(1, "high", t0), make(2, "low", t0)};
+  CHECK(compute_due(cfg, open, {}, {}, t0 + 4 * H - Seconds{1}).empty());
+  auto at = compute_due(cfg, open, {}, {}, t0 + 4 * H);
+  REQUIRE(at.size() == 1);  // low has no deadline
+  CHECK(at[0].kind == "escalate");
+  CHECK(at[0].case_id == 1);
+  CHECK(at[0].overdue == Seconds{0});
+  CHECK(compute_due(cfg, open, {}, {}, t0 + 5 * H)[0].overdue == H);
+}
+
+TEST_CASE("due: unacknowledged escalations name the next path; silent clients are flagged") {
+  auto cfg = followup_config();
+  EscalatedCase e;
+  e.c = make(3, "high", t0, Status::escalated);
+  e.latest.level = 1;
+  e.latest.path = "tier2";
+  e.latest.at = t0 + H;
+  e.last_client_contact = t0 + H;
+  CHECK(compute_due(cfg, {}, {e}, {}, t0 + 5 * H - Seconds{1}).empty());
+  auto items = compute_due(cfg, {}, {e}, {}, t0 + 5 * H);
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].kind == "acknowledge");
+  CHECK(items[0].suggestion == "esc send 3 --to engineering");
+  e.latest.acked_at = t0 + 2 * H;
+  CHECK(compute_due(cfg, {}, {e}, {}, t0 + 25 * H - Seconds{1}).empty());
+  items = compute_due(cfg, {}, {e}, {}, t0 + 25 * H);
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].kind == "client-update");
+}
+
+TEST_CASE("due: most severe first, then most overdue") {
+  auto cfg = followup_config();
+  std::vector<Case> open{make(1, "high", t0), make(2, "critical", t0 + 10 * H), make(3, "high", t0 + H)};
+  auto items = compute_due(cfg, open, {}, {}, t0 + 12 * H);
+  REQUIRE(items.size() == 3);
+  CHECK(items[0].case_id == 2);
+  CHECK(items[1].case_id == 1);
+  CHECK(items[2].case_id == 3);
+}
+
+TEST_CASE("back-off doubles from retry_base up to retry_max") {
+  Config cfg = default_config();
+  cfg.retry_base = Seconds{60};
+  cfg.retry_max = Seconds{600};
+  CHECK(backoff(cfg, 1) == Seconds{60});
+  CHECK(backoff(cfg, 2) == Seconds{120});
+  CHECK(backoff(cfg, 4) == Seconds{480});
+  CHECK(backoff(cfg, 5) == Seconds{600});
+  CHECK(backoff(cfg, 50) == Seconds{600});
+}
+
+TEST_CASE("durations: median and nearest-rank p90") {
+  auto d = durations({Seconds{10}, Seconds{40}, Seconds{20}, Seconds{30}});
+  CHECK(d.count == 4);
+  CHECK(d.median == Seconds{25});
+  CHECK(d.p90 == Seconds{40});
+  std::vector<Seconds> ten;
+  for (int i = 1; i <= 10; ++i) ten.push_back(Seconds{i});
+  CHECK(durations(ten).p90 == Seconds{9});
+  CHECK_FALSE(durations({}).median);
+}
+
+TEST_CASE("stats on a hand-computed data set") {
+  Config cfg = default_config();
+  cfg.client_update_every = 24 * H;
+  const Time now = t0 + 100 * H;
+  std::vector<StatsRow> rows(4);
+  // 1: escalated after 1h, acked 1h later, resolved 10h after escalation, CSAT 4, kept informed.
+  rows[0].c = make(1, "high", t0);
+  rows[0].first_escalated_at = t0 + H;
+  rows[0].first_acked_at = t0 + 2 * H;
+  rows[0].c.resolved_at = t0 + 11 * H;
+  rows[0].c.csat = 4;
+  rows[0].client_contacts = {t0 + H};
+  // 2: escalated after 3h, forced, unnecessary, resolved 2h after, CSAT 2, informed.
+  rows[1].c = make(2, "high", t0);
+  rows[1].first_escalated_at = t0 + 3 * H;
+  rows[1].forced = true;
+  rows[1].c.unnecessary = true;
+  rows[1].c.resolved_at = t0 + 5 * H;
+  rows[1].c.csat = 2;
+  rows[1].client_contacts = {t0 + 3 * H};
+  // 3: escalated after 5h, never acked, still open at +100h, last contact at escalation: not informed.
+  rows[2].c = make(3, "low", t0);
+  rows[2].first_escalated_at = t0 + 5 * H;
+  rows[2].client_contacts = {t0 + 5 * H};
+  // 4: never escalated, resolved.
+  rows[3].c = make(4, "low", t0);
+  rows[3].c.resolved_at = t0 + H;
+
+  auto all = compute_stats(rows, "", cfg, now);
+  REQUIRE(all.size() == 1);
+  const auto& g = all[0];
+  CHECK(g.opened == 4);
+  CHECK(g.escalated == 3);
+  CHECK(g.resolved == 3);
+  CHECK(*g.escalation_rate() == doctest::Approx(0.75));
+  CHECK(g.to_escalate.median == 3 * H);
+  CHECK(g.to_escalate.p90 == 5 * H);
+  CHECK(g.to_acknowledge.count == 1);
+  CHECK(g.to_acknowledge.median == H);
+  CHECK(g.to_resolve.median == 6 * H);  // mean of 2h and 10h
+  CHECK(*g.forced_share() == doctest::Approx(1.0 / 3));
+  CHECK(*g.unnecessary_share() == doctest::Approx(1.0 / 3));
+  CHECK(*g.update_compliance() == doctest::Approx(2.0 / 3));
+  CHECK(*g.csat_mean() == doctest::Approx(3.0));
+
+  auto by_sev = compute_stats(rows, "severity", cfg, now);
+  REQUIRE(by_sev.size() == 2);
+  CHECK(by_sev[0].group == "high");
+  CHECK(by_sev[1].group == "low");
+  CHECK(by_sev[1].opened == 2);
+  CHECK(by_sev[1].escalated == 1);
+}
+
+TEST_CASE("stats on an empty log: no division by zero") {
+  auto all = compute_stats({}, "", default_config(), t0);
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].opened == 0);
+  CHECK_FALSE(all[0].escalation_rate());
+  CHECK_FALSE(all[0].csat_mean());
+  CHECK_FALSE(all[0].to_escalate.median);
+  CHECK(compute_stats({}, "month", default_config(), t0).empty());
+}

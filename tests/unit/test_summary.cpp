@@ -1,0 +1,194 @@
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "esc/checklist.hpp"
+#include "esc/redact.hpp"
+#include "esc/summary.hpp"
+#include "esc/text.hpp"
+
+using namespace esc;
+
+namespace {
+
+const Time t0 = *parse_rfc3339("2026-11-20T09:00:00Z");
+
+Case sample_case() {
+  Case c;
+  c.id = 12;
+  c.uuid = "8d3c2f9e-1111-4222-8333-444455556666";
+  c.title = "Checkout fails for EU cards";
+  c.customer = "ACME Corp";
+  c.severity = "high";
+  c.ref = "ZD-4411";
+  c.triggers = {"sla-breach"};
+  c.tags = {"payments"};
+  c.engineer = "Dana Reyes";
+  c.created_at = t0;
+  c.updated_at = t0 + Seconds{3600};
+  return c;
+}
+
+Entry entry(const std::string& kind, const std::string& text, int minutes, const std::string& state = "") {
+  Entry e;
+  e.kind = kind;
+  e.text = text;
+  e.state = state;
+  e.at = t0 + Seconds{minutes * 60};
+  e.author = "Dana Reyes";
+  return e;
+}
+
+std::vector<Entry> sample_entries() {
+  return {
+      entry("fact", "Only cards issued in the EU fail; US and UK cards pass.", 5),
+      entry("diagnostic", "Gateway log: 3DS2 challenge times out after 5s at the issuer ACS (trace 7f3a).", 10),
+      entry("step", "Rolled back yesterday's 3-D Secure config change: no effect.", 20),
+      entry("step", "Reproduced with a test card on staging: same timeout.", 30),
+      entry("impact", "About 40% of EU checkouts fail; roughly EUR 40k of orders an hour.", 35),
+      entry("hypothesis", "The issuer-side ACS timeout is shorter than our challenge window.", 40, "unconfirmed"),
+      entry("notice", "Told ACME: escalated to tier 2 because of the SLA; next update by 16:00 CET.", 45),
+  };
+}
+
+// Compares with tests/unit/golden/NAME; ESC_UPDATE_GOLDEN=1 rewrites it
+// instead (then review the diff before committing).
+std::string golden(const std::string& name, const std::string& actual) {
+  const auto path = std::filesystem::path(ESC_SOURCE_DIR) / "tests" / "unit" / "golden" / name;
+  if (std::getenv("ESC_UPDATE_GOLDEN")) std::ofstream(path, std::ios::binary) << actual;
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+Summary sample_summary() {
+  Config cfg = default_config();
+  cfg.engineer_name = "Dana Reyes";
+  cfg.engineer_email = "dana@example.com";
+  return build_summary(sample_case(), sample_entries(), {}, cfg, t0 + Seconds{2 * 3600});
+}
+
+}  // namespace
+
+TEST_CASE("checklist: met, missing, and what meets each item") {
+  Config cfg = default_config();
+  Case c = sample_case();
+  auto r = evaluate(cfg.checklist, c, sample_entries());
+  CHECK(r.ready());
+  CHECK(r.items[1].entries == 2);  // a fact and a diagnostic
+  auto missing = r.missing(false);
+  REQUIRE(missing.size() == 2);
+  CHECK(missing[0]->key == "outcome");
+  CHECK(missing[1]->key == "heads-up");
+
+  c.triggers.clear();
+  auto entries = sample_entries();
+  entries[5].state = "refuted";  // a refuted hypothesis is no hypothesis to offer
+  r = evaluate(cfg.checklist, c, entries);
+  CHECK_FALSE(r.ready());
+  auto req = r.missing(true);
+  REQUIRE(req.size() == 2);
+  CHECK(req[0]->key == "reason");
+  CHECK(req[1]->key == "hypothesis");
+
+  auto j = to_json(r);
+  CHECK(j["case"] == 12);
+  CHECK(j["ready"] == false);
+  CHECK(j["items"][0]["key"] == "reason");
+  CHECK(j["items"][0]["met"] == false);
+  CHECK(j["items"][1]["entries"] == 2);
+  CHECK(j["items"][1]["required"] == true);
+}
+
+TEST_CASE("the text summary matches its golden file") {
+  const auto text = render_text(sample_summary());
+  CHECK(text == golden("summary.txt", text));
+}
+
+TEST_CASE("the markdown summary matches its golden file") {
+  const auto md = render_markdown(sample_summary());
+  CHECK(md == golden("summary.md", md));
+}
+
+TEST_CASE("JSON summary: subject, case, sections, readiness") {
+  auto j = to_json(sample_summary());
+  CHECK(j["subject"] == "[ESC #12][high] ACME Corp: Checkout fails for EU cards");
+  CHECK(j["case"]["id"] == 12);
+  CHECK(j["case"]["ref"] == "ZD-4411");
+  CHECK(j["facts"].size() == 2);
+  CHECK(j["facts"][1]["kind"] == "diagnostic");
+  CHECK(j["steps"].size() == 2);
+  CHECK(j["steps"][0]["at"] == "2026-11-20T09:20:00Z");
+  CHECK(j["steps"][0]["author"] == "Dana Reyes");
+  CHECK(j["hypotheses"][0]["state"] == "unconfirmed");
+  CHECK(j["client"][0]["kind"] == "notice");
+  CHECK(j["impact"].size() == 1);
+  CHECK(j["outcome"].empty());
+  CHECK(j["why"][0]["trigger"] == "sla-breach");
+  CHECK(j["readiness"]["ready"] == true);
+  CHECK(j["age"] == "2h");
+  // A snapshot renders to the same bytes as the original.
+  Summary back = summary_from_json(j);
+  CHECK(render_text(back) == render_text(sample_summary()));
+  CHECK(render_markdown(back) == render_markdown(sample_summary()));
+}
+
+TEST_CASE("empty sections are left out; missing items are listed") {
+  Config cfg = default_config();
+  Case c = sample_case();
+  c.triggers.clear();
+  auto s = build_summary(c, {entry("fact", "only a fact", 1)}, {}, cfg, t0);
+  auto text = render_text(s);
+  CHECK(text.find("STEPS ALREADY TAKEN") == std::string::npos);
+  CHECK(text.find("HYPOTHESIS") == std::string::npos);
+  CHECK(text.find("STILL MISSING FROM THE CHECKLIST") != std::string::npos);
+  CHECK(text.find("  - steps (required): What have you already tried?") != std::string::npos);
+}
+
+TEST_CASE("markdown escapes what would be markup, and text stays inert") {
+  Config cfg = default_config();
+  Case c = sample_case();
+  c.title = "<b>bold</b> *x* [link](http://x)";
+  auto s = build_summary(c, {entry("fact", "# not a heading\n- not a list\n1. not numbered\n<script>", 1)}, {}, cfg, t0);
+  auto md = render_markdown(s);
+  CHECK(md.find("<b>") == std::string::npos);
+  CHECK(md.find("&lt;b&gt;bold&lt;/b&gt; \\*x\\* \\[link\\](http://x)") != std::string::npos);
+  CHECK(md.find("<script>") == std::string::npos);
+  CHECK(md.find("\\# not a heading") != std::string::npos);
+  CHECK(md.find("\\- not a list") != std::string::npos);
+  CHECK(md.find("1\\. not numbered") != std::string::npos);
+  c.title = "evil \x1b]52;c;aGk=\x07 title";
+  auto t = render_text(build_summary(c, {}, {}, cfg, t0));
+  CHECK(t.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("long lines wrap at the width, non-ASCII included") {
+  Config cfg = default_config();
+  std::string long_text;
+  for (int i = 0; i < 60; ++i) long_text += "Zürich東京 ";
+  long_text += std::string(200, 'x');
+  auto text = render_text(build_summary(sample_case(), {entry("fact", long_text, 1)}, {}, cfg, t0), 72);
+  for (const auto& line : split_lines(text)) CHECK(display_width(line) <= 72);
+}
+
+TEST_CASE("redaction: card numbers that pass Luhn, and configured patterns") {
+  CHECK(luhn_valid("4111111111111111"));
+  CHECK_FALSE(luhn_valid("4111111111111112"));
+  CHECK(mask_card_numbers("card 4111 1111 1111 1111 failed") == "card [card number] failed");
+  CHECK(mask_card_numbers("card 4111-1111-1111-1111.") == "card [card number].");
+  CHECK(mask_card_numbers("order 4111111111111112 ok") == "order 4111111111111112 ok");
+  CHECK(mask_card_numbers("ts 1790000000123") == "ts 1790000000123");  // 13 digits, not Luhn
+  CHECK(mask_card_numbers("id A4111111111111111") == "id A4111111111111111");
+  Config cfg = default_config();
+  cfg.redact.push_back({R"(\bACCT-\d+\b)", "[account]"});
+  Redactor r(cfg);
+  CHECK(r.apply("see ACCT-991 and 5500 0000 0000 0004") == "see [account] and [card number]");
+  Summary s = sample_summary();
+  s.facts[0].text = "paid with 4111111111111111";
+  s.c.title = "ACCT-12 cannot pay";
+  r.apply(s);
+  CHECK(s.facts[0].text == "paid with [card number]");
+  CHECK(s.c.title == "[account] cannot pay");
+}
