@@ -115,6 +115,11 @@ class EscTest(unittest.TestCase):
         return cid
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
