@@ -59,11 +59,11 @@ void run_show(const ShowOptions& o, Context& ctx) {
   const std::string indent(16 + 2 + 12 + 2, ' ');
   const size_t text_width = width > indent.size() + 20 ? width - indent.size() : 40;
   for (const auto& e : entries) {
-    std::string kind = e.kind;
-    if (e.kind == "hypothesis" || e.kind == "review") kind += e.state.empty() ? "" : "/" + e.state;
-    std::string head = fmt::format("{:<16}  {}  ", format_local(e.at), out.paint(fmt::format("{:<12}", kind), Style::cyan));
+    std::string head = fmt::format("{:<16}  {}  ", format_local(e.at), out.paint(fmt::format("{:<12}", e.kind), Style::cyan));
+    // A hypothesis's state and a review's part lead the text.
+    std::string text = e.state.empty() ? e.text : fmt::format("({}) {}", e.state, e.text);
     bool first = true;
-    for (const auto& para : split_lines(inert(e.text, true))) {
+    for (const auto& para : split_lines(inert(text, true))) {
       for (const auto& line : wrap(para, text_width)) {
         s += (first ? head : indent) + line + "\n";
         first = false;

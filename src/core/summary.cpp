@@ -164,6 +164,17 @@ std::string kind_label(const SummaryItem& i) {
   return "";
 }
 
+// The heading may drop "unconfirmed" only when every hypothesis offered was confirmed.
+bool all_confirmed(const std::vector<SummaryItem>& hypotheses) {
+  bool any = false;
+  for (const auto& h : hypotheses) {
+    if (h.state == "refuted") continue;
+    if (h.state != "confirmed") return false;
+    any = true;
+  }
+  return any;
+}
+
 std::string by_line(const SummaryItem& i, const Case& c) {
   return i.author.empty() || i.author == c.engineer ? "" : fmt::format(" ({})", i.author);
 }
@@ -242,8 +253,8 @@ std::string render_text(const Summary& s, std::size_t width) {
   text_section(out, "FACTS AND DIAGNOSTIC RESULTS", s.facts, c, width, false);
   text_section(out, "STEPS ALREADY TAKEN (in order)", s.steps, c, width, true);
   text_section(out, "CLIENT INTERACTIONS AND WHAT THE CLIENT WAS TOLD", s.client, c, width, false);
-  text_section(out, "HYPOTHESIS - UNCONFIRMED: a suggestion, not a confirmed diagnosis", s.hypotheses, c, width,
-               false);
+  text_section(out, all_confirmed(s.hypotheses) ? "HYPOTHESIS - CONFIRMED" : "HYPOTHESIS - UNCONFIRMED: a suggestion, not a confirmed diagnosis",
+               s.hypotheses, c, width, false);
   text_section(out, "NEXT LEVEL FOREWARNED", s.heads_up, c, width, false);
   text_section(out, "NOTES", s.notes, c, width, false);
   auto missing = s.readiness.missing(false);
@@ -353,7 +364,10 @@ std::string render_markdown(const Summary& s) {
   md_section(out, "Facts and diagnostic results", s.facts, c, false);
   md_section(out, "Steps already taken (in order)", s.steps, c, true);
   md_section(out, "Client interactions and what the client was told", s.client, c, false);
-  md_section(out, "Hypothesis (unconfirmed: a suggestion, not a confirmed diagnosis)", s.hypotheses, c, false);
+  md_section(out,
+             all_confirmed(s.hypotheses) ? "Hypothesis (confirmed)"
+                                         : "Hypothesis (unconfirmed: a suggestion, not a confirmed diagnosis)",
+             s.hypotheses, c, false);
   md_section(out, "Next level forewarned", s.heads_up, c, false);
   md_section(out, "Notes", s.notes, c, false);
   auto missing = s.readiness.missing(false);
