@@ -58,7 +58,8 @@ const std::vector<ConfigKey>& config_keys() {
       {"path", "external", "boolean", "false", "a vendor or regulator outside the company"},
       {"routing", "default", "string", "the first path", "path `esc send` takes without --to"},
       {"routing", "<severity>", "string", "", "path for cases of that severity"},
-      {"deadlines", "<severity>", "duration", "", "escalate when a case of that severity is open this long"},
+      {"deadlines", "<severity>", "duration", "critical 1h, high 4h, medium 1d, low 3d",
+       "escalate when a case of that severity is open this long"},
       {"deadlines", "client_update_every", "duration", "24h", "how often an escalated case's client hears from you"},
       {"channel", "name", "string", "", "the channel's name, used by paths and --channel"},
       {"channel", "type", "string", "", "stdout, file, command, smtp, webhook or pagerduty"},
@@ -109,6 +110,8 @@ Config default_config() {
   c.paths.push_back(PathConfig{"default", {"stdout"}, std::nullopt, "", false});
   c.default_path = "default";
   c.channels.push_back(stdout_channel());
+  c.deadlines = {{"critical", Seconds{3600}}, {"high", Seconds{4 * 3600}}, {"medium", Seconds{86400}},
+                 {"low", Seconds{3 * 86400}}};
   return c;
 }
 

@@ -100,7 +100,7 @@ replace = "[account]"
   CHECK(c.route("low").name == "tier2");
   CHECK(c.find_path("tier2")->ack_within == Seconds{4 * 3600});
   CHECK(c.deadline("critical") == Seconds{3600});
-  CHECK_FALSE(c.deadline("low"));
+  CHECK(c.deadline("low") == Seconds{3 * 86400});  // defaults stay for severities not named
   CHECK(c.client_update_every == Seconds{12 * 3600});
   CHECK(c.find_channel("eng-mail")->to.size() == 1);
   CHECK(c.find_channel("stdout"));  // always there
