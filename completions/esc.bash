@@ -20,18 +20,19 @@ _esc() {
 
     # Walk the words before the cursor: the esc to ask (with --db/--config),
     # the command path (e.g. "outbox drop") and how many positionals follow it.
-    local -a esc=("${words[0]}") cmd=()
+    local -a esc=("${words[0]/#\~/$HOME}") cmd=() values=()
     local i w n=0
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         case $w in
-            --db=* | --config=*) esc+=("${w%%=*}" "${w#*=}") ;;
-            --db | --config) esc+=("$w" "${words[i + 1]}") && ((++i)) ;;
+            --db=* | --config=*) w=${w#*=} && esc+=("${words[i]%%=*}" "${w/#\~/$HOME}") ;;
+            --db | --config) w=${words[i + 1]} && esc+=("${words[i]}" "${w/#\~/$HOME}") && ((++i)) ;;
             -*) [[ $w == *=* || $_esc_novalue == *" $w "* ]] || ((++i)) ;;
             *)
                 if ((${#cmd[@]} == 0)); then
                     cmd=("$w")
-                elif ((n == 0 && ${#cmd[@]} == 1)) && _esc_values subcommands "${cmd[0]}" | grep -qxF -- "$w"; then
+                elif ((n == 0 && ${#cmd[@]} == 1)) && _esc_values subcommands "${cmd[0]}" &&
+                    [[ " ${values[*]} " == *" $w "* ]]; then
                     cmd+=("$w")
                 else
                     ((++n))
@@ -39,62 +40,65 @@ _esc() {
                 ;;
         esac
     done
-    esc=("${esc[@]/#\~/$HOME}")
+    values=()
 
-    # The value of the flag before the cursor.
-    local -a values=()
-    if [[ $prev == -* && $_esc_novalue != *" $prev "* ]]; then
+    if [[ $prev == -* && $prev != *=* && $_esc_novalue != *" $prev "* ]]; then
+        # The value of the flag before the cursor.
         case $prev in
             --db | --config) _esc_files; return ;;
             --color) values=(auto always never) ;;
-            --severity) values=($(_esc_values severities)) ;;
-            --trigger | --remove-trigger) values=($(_esc_values triggers)) ;;
-            --state) values=($(_esc_values states)) ;;
-            --kind) values=($(_esc_values kinds) title) ;;
-            --channel) values=($(_esc_values channels)) ;;
-            --status) values=(open escalated resolved all) ;;
+            --severity) _esc_values severities ;;
+            --trigger | --remove-trigger) _esc_values triggers ;;
+            --state) _esc_values states ;;
+            --kind) _esc_values kinds && values+=(title) ;;
+            --channel) _esc_values channels ;;
+            --status) values=(open escalated resolved all active) ;;
             --to) [[ ${cmd[0]} == send ]] || { _esc_files; return; }
-                values=($(_esc_values paths)) ;;
+                _esc_values paths ;;
             --by) [[ ${cmd[0]} == stats ]] && values=(month engineer path trigger severity customer) ;;
             --format)
                 # "Output format: table, json, csv" in the flag's description.
-                w=$("${esc[@]}" __complete flags "${cmd[@]}" 2>/dev/null | grep -m1 $'^--format\t')
-                w=${w#*: }
-                values=(${w//,/})
+                local -a lines
+                mapfile -t lines < <("${esc[@]}" __complete flags "${cmd[@]}" 2>/dev/null)
+                for w in "${lines[@]}"; do
+                    [[ $w == --format$'\t'"Output format: "* ]] && IFS=', ' read -ra values <<<"${w#*: }"
+                done
                 ;;
         esac
-        COMPREPLY=($(compgen -W "${values[*]}" -- "$cur"))
-        return
-    fi
-
-    if [[ $cur == -* ]]; then
-        values=($(_esc_values flags "${cmd[@]}"))
+    elif [[ $cur == -* ]]; then
+        _esc_values flags "${cmd[@]}"
     elif ((${#cmd[@]} == 0)); then
-        values=($(_esc_values commands))
+        _esc_values commands
     else
         case "${cmd[*]}:$n" in
-            outbox:0 | config:0) values=($(_esc_values subcommands "${cmd[0]}")) ;;
-            "outbox drop:0") values=($(_esc_values deliveries)) ;;
-            show:0 | log:0 | edit:0 | check:0 | summary:0 | send:0 | ack:0 | resolve:0 | reopen:0 | update:0 | review:0)
-                values=($(_esc_values cases)) ;;
-            log:1) values=($(_esc_values kinds)) ;;
+            outbox:0 | config:0) _esc_values subcommands "${cmd[0]}" ;;
+            "outbox drop:0") _esc_values deliveries ;;
+            show:0 | log:0 | edit:0 | check:0 | summary:0 | send:0 | ack:0 | resolve:0 | update:0)
+                _esc_values cases ;;
+            reopen:0 | review:0) _esc_values cases resolved ;;
+            log:1) _esc_values kinds ;;
             completions:0) values=(bash zsh fish) ;;
             import:0) _esc_files; return ;;
         esac
     fi
-    COMPREPLY=($(compgen -W "${values[*]}" -- "$cur"))
+
+    COMPREPLY=()
+    for w in "${values[@]}"; do
+        [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
+    done
 }
 
-# The values (first column) of `esc __complete ...`.
+# Sets `values` to the first column of `esc __complete ...`.
 _esc_values() {
-    "${esc[@]}" __complete "$@" 2>/dev/null | cut -f1
+    mapfile -t values < <("${esc[@]}" __complete "$@" 2>/dev/null)
+    values=("${values[@]%%$'\t'*}")
 }
 
 _esc_files() {
     if declare -F _filedir >/dev/null; then
         _filedir
     else
-        COMPREPLY=($(compgen -f -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     fi
 }
 

@@ -36,7 +36,7 @@ std::string quoted_printable(const std::string& text);
 std::string slack_escape(const std::string& text);
 std::string mask_url(const std::string& url);
 std::string message_id(const std::string& key, const std::string& from);
-std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s);
+std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s, const std::string& key);
 
 // Writes `text` to a temporary file beside `path` and renames it into
 // place, so a reader never sees half a file. Throws an io Error.

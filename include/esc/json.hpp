@@ -21,4 +21,9 @@ Delivery delivery_from_json(const nlohmann::json& j);
 
 nlohmann::json time_or_null(const std::optional<Time>& t);
 
+// One line of `esc export`, and back. record_from_json throws
+// std::invalid_argument naming the field, or nlohmann::json::exception.
+nlohmann::json to_json(const CaseRecord& r);
+CaseRecord record_from_json(const std::string& line);
+
 }  // namespace esc

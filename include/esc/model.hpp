@@ -79,6 +79,14 @@ struct Delivery {
   std::optional<Time> delivered_at;
 };
 
+// The whole record of one case, as export writes and import reads it.
+struct CaseRecord {
+  Case c;
+  std::vector<Entry> entries;
+  std::vector<Escalation> escalations;
+  std::vector<Delivery> deliveries;
+};
+
 // Entry kinds an engineer writes, and those esc writes itself.
 const std::vector<std::string>& user_entry_kinds();
 const std::vector<std::string>& system_entry_kinds();

@@ -62,14 +62,6 @@ struct StatsRow {
   std::vector<Time> client_contacts;  // notice/update/contact entries, in time order
 };
 
-// The whole record of one case, as export writes and import reads it.
-struct CaseRecord {
-  Case c;
-  std::vector<Entry> entries;
-  std::vector<Escalation> escalations;
-  std::vector<Delivery> deliveries;
-};
-
 // The only place that speaks SQL. Every method is one statement or runs
 // inside the caller's transaction (see write()).
 class Store {

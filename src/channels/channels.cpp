@@ -1,6 +1,7 @@
 #include "esc/channels.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,19 +38,43 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     }
     done += static_cast<size_t>(n);
   }
-  ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(name.data(), path.c_str()) != 0) {
+  // mkstemp makes the file 0600; give it the mode any new file gets here.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(name.data());
+    throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  }
+  if (::close(fd) != 0 || ::rename(name.data(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(name.data());
     throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  }
+  // The rename itself survives a crash once the folder is on disk.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
 }
 
 namespace {
 
 DeliveryResult deliver_stdout(const Payload& p) {
+  // A reader that went away (`esc send 12 | true`) makes a failed delivery,
+  // kept in the outbox, not a death by SIGPIPE halfway through recording it.
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, &previous);
   std::cout << p.body << std::flush;
-  if (!std::cout) return {false, "standard output is closed"};
+  const bool ok = static_cast<bool>(std::cout);
+  ::sigaction(SIGPIPE, &previous, nullptr);
+  if (!ok) return {false, "standard output is closed (nobody read the summary)"};
   return {true, {}};
 }
 
@@ -74,7 +99,7 @@ DeliveryResult deliver_file(const ChannelConfig& ch, const Summary& s, const Pay
 DeliveryResult deliver(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key) {
   if (ch.type == "stdout") return deliver_stdout(p);
   if (ch.type == "file") return deliver_file(ch, s, p, key);
-  if (ch.type == "command") return detail::deliver_command(ch, s, p);
+  if (ch.type == "command") return detail::deliver_command(ch, s, p, key);
   if (ch.type == "smtp") return detail::deliver_smtp(ch, p);
   if (ch.type == "webhook") return detail::deliver_webhook(ch, p, key);
   if (ch.type == "pagerduty") return detail::deliver_pagerduty(ch, p);

@@ -14,8 +14,8 @@
 
 namespace esc::detail {
 
-DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const Payload& p) {
-  auto argv = command_argv(ch, s);
+DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key) {
+  auto argv = command_argv(ch, s, key);
   if (argv.empty()) return {false, "the command's argv is empty"};
   int in[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return {false, "cannot create a pipe"};

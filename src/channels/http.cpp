@@ -1,6 +1,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,28 @@ std::string scrub(std::string message, const std::vector<std::string>& secrets) 
     for (size_t at = message.find(s); at != std::string::npos; at = message.find(s, at)) message.replace(at, s.size(), "[secret]");
   }
   return message;
+}
+
+std::vector<std::string> url_secrets(const std::string& url) {
+  std::vector<std::string> out{url};
+  auto scheme = url.find("://");
+  auto start = url.find_first_of("/?#", scheme == std::string::npos ? 0 : scheme + 3);
+  if (start != std::string::npos) {
+    const std::string tail = url.substr(start);
+    out.push_back(tail);
+    std::string piece;
+    for (char ch : tail + "/") {
+      if (ch == '/' || ch == '?' || ch == '&' || ch == '=' || ch == '#') {
+        if (piece.size() >= 8) out.push_back(piece);
+        piece.clear();
+      } else {
+        piece += ch;
+      }
+    }
+  }
+  // The longest first, so that a part never leaves the rest of a whole behind.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  return out;
 }
 
 namespace {
@@ -78,7 +101,7 @@ DeliveryResult deliver_webhook(const ChannelConfig& ch, const Payload& p, const 
   if (!url)
     return {false, ch.url_env.empty() ? fmt::format("the URL file {} is missing or empty", ch.url_file)
                                       : fmt::format("${} is not set (it holds the webhook URL)", ch.url_env)};
-  return post_json(*url, p.body, {"Idempotency-Key: " + key}, ch.timeout, {*url});
+  return post_json(*url, p.body, {"Idempotency-Key: " + key}, ch.timeout, url_secrets(*url));
 }
 
 DeliveryResult deliver_pagerduty(const ChannelConfig& ch, const Payload& p) {

@@ -3,31 +3,21 @@
 #include <date/date.h>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
+#include "channels_internal.hpp"
 #include "esc/channels.hpp"
 #include "esc/text.hpp"
 
 namespace esc {
 
-using nlohmann::json;
+namespace detail {
 
 namespace {
-
-bool needs_encoding(const std::string& s) {
-  for (unsigned char ch : s)
-    if (ch < 0x20 || ch >= 0x7f) return true;
-  return false;
-}
-
-// Header values from case text: no CR, LF or other control character survives.
-std::string header_safe(const std::string& s) {
-  std::string out;
-  for (unsigned char ch : s) out += (ch < 0x20 || ch == 0x7f) ? ' ' : static_cast<char>(ch);
-  return out;
-}
-
 const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
 
 std::string base64(std::string_view in) {
   std::string out;
@@ -55,6 +45,26 @@ std::string base64(std::string_view in) {
   return out;
 }
 
+}  // namespace detail
+
+using detail::base64;
+using nlohmann::json;
+
+namespace {
+
+bool needs_encoding(const std::string& s) {
+  for (unsigned char ch : s)
+    if (ch < 0x20 || ch >= 0x7f) return true;
+  return false;
+}
+
+// Header values from case text: no CR, LF or other control character survives.
+std::string header_safe(const std::string& s) {
+  std::string out;
+  for (unsigned char ch : s) out += (ch < 0x20 || ch == 0x7f) ? ' ' : static_cast<char>(ch);
+  return out;
+}
+
 std::string domain_of(const std::string& addr) {
   auto at = addr.rfind('@');
   std::string d = at == std::string::npos ? "esc.invalid" : addr.substr(at + 1);
@@ -65,16 +75,12 @@ std::string domain_of(const std::string& addr) {
   return clean.empty() ? "esc.invalid" : clean;
 }
 
-}  // namespace
-
-std::string rfc2047_subject(const std::string& subject) {
-  std::string s = header_safe(subject);
-  if (!needs_encoding(s) && s.size() <= 900) return s;
-  // Encoded words of at most 75 characters, never splitting a UTF-8 sequence.
+// RFC 2047 encoded words of at most 75 characters, never splitting a UTF-8
+// sequence, folded onto continuation lines.
+std::string encoded_words(const std::string& s) {
   std::string out;
   size_t i = 0;
   while (i < s.size()) {
-    size_t n = 0;
     size_t take = 0;
     while (i + take < s.size()) {
       size_t len = 1;
@@ -84,7 +90,6 @@ std::string rfc2047_subject(const std::string& subject) {
       else if (c >= 0xc0) len = 2;
       if (((take + len + 2) / 3) * 4 > 60) break;
       take += len;
-      ++n;
     }
     if (take == 0) take = 1;
     if (!out.empty()) out += "\r\n ";
@@ -92,6 +97,37 @@ std::string rfc2047_subject(const std::string& subject) {
     i += take;
   }
   return out;
+}
+
+// One address for a From or To header: a display name outside ASCII is
+// encoded, the address itself is kept as written.
+std::string address_header(const std::string& addr) {
+  std::string a = header_safe(addr);
+  if (!needs_encoding(a)) return a;
+  auto lt = a.rfind('<');
+  if (lt == std::string::npos || a.find('>', lt) == std::string::npos) return encoded_words(a);
+  std::string name = trim(a.substr(0, lt));
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+  std::string rest = a.substr(lt);
+  if (name.empty()) return rest;
+  return encoded_words(name) + " " + rest;
+}
+
+std::string address_list_header(const std::vector<std::string>& addrs) {
+  std::string out;
+  for (const auto& a : addrs) {
+    if (!out.empty()) out += ",\r\n ";
+    out += address_header(a);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string rfc2047_subject(const std::string& subject) {
+  std::string s = header_safe(subject);
+  if (!needs_encoding(s) && s.size() <= 900) return s;
+  return encoded_words(s);
 }
 
 std::string quoted_printable(const std::string& text) {
@@ -161,11 +197,12 @@ std::string mask_url(const std::string& url) {
   return url.substr(0, scheme + 3) + host + (slash == std::string::npos ? "" : "/…");
 }
 
-std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s) {
+std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s, const std::string& key) {
   // Each placeholder fills part of one argument; case text can never add an
   // argument or reach a shell.
   std::vector<std::string> out;
-  const std::string level = s.escalations.empty() ? "1" : std::to_string(s.escalations.back().level + 0);
+  // The summary lists the escalations before this one.
+  const std::string level = std::to_string(s.escalations.empty() ? 1 : s.escalations.back().level + 1);
   for (const auto& arg : ch.argv) {
     std::string a;
     for (size_t i = 0; i < arg.size(); ++i) {
@@ -180,6 +217,8 @@ std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s)
           else if (name == "severity") value = s.c.severity;
           else if (name == "customer") value = header_safe(s.c.customer);
           else if (name == "ref") value = header_safe(s.c.ref);
+          else if (name == "level") value = level;
+          else if (name == "key") value = key;
           else known = false;
           if (known) {
             a += value;
@@ -242,17 +281,30 @@ std::vector<std::string> slack_sections(const Summary& s) {
     for (const auto* m : missing) t += "• " + slack_escape(m->key) + ": " + slack_escape(m->question) + "\n";
     out.push_back(t);
   }
-  // Slack caps a section's text at 3000 characters.
+  // Slack caps a section's text at 3000 characters: longer ones are split,
+  // at a line break or else a space in the second half, never inside an
+  // escape such as "&amp;" or a UTF-8 sequence.
+  constexpr size_t kMax = 2900;
   std::vector<std::string> capped;
   for (auto& t : out) {
-    while (t.size() > 2900) {
-      size_t cut = t.rfind('\n', 2900);
-      if (cut == std::string::npos || cut == 0) cut = 2900;
+    while (t.size() > kMax) {
+      size_t cut = t.rfind('\n', kMax);
+      if (cut == std::string::npos || cut < kMax / 2) {
+        size_t space = t.rfind(' ', kMax);
+        cut = space != std::string::npos && space >= kMax / 2 ? space : kMax;
+      }
+      if (size_t amp = t.rfind('&', cut - 1); amp != std::string::npos && cut - amp < 6) {
+        size_t semi = t.find(';', amp);
+        if (semi == std::string::npos || semi >= cut) cut = amp;
+      }
       while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xc0) == 0x80) --cut;
+      if (cut == 0) cut = kMax;
       capped.push_back(t.substr(0, cut));
-      t = t.substr(cut);
+      size_t next = cut;
+      while (next < t.size() && (t[next] == '\n' || t[next] == ' ')) ++next;
+      t = t.substr(next);
     }
-    capped.push_back(t);
+    if (!t.empty()) capped.push_back(t);
   }
   return capped;
 }
@@ -264,11 +316,33 @@ std::string no_mentions(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     out += s[i];
     if (s[i] == '@') {
-      for (const char* word : {"channel", "all", "here", "everyone"})
-        if (s.compare(i + 1, std::strlen(word), word) == 0) {
+      for (std::string_view word : {"channel", "all", "here", "everyone"})
+        if (lower(std::string_view(s).substr(i + 1, word.size())) == word) {
           out += "\u200b";
           break;
         }
+    }
+  }
+  return out;
+}
+
+// Discord's markdown shows HTML entities as typed: turn those of
+// markdown_escape back into characters, '<' and '>' escaped with a backslash
+// so that "<@id>" or "<#channel>" stays text.
+std::string discord_text(const std::string& md) {
+  std::string out;
+  for (size_t i = 0; i < md.size(); ++i) {
+    if (md.compare(i, 4, "&lt;") == 0) {
+      out += "\\<";
+      i += 3;
+    } else if (md.compare(i, 4, "&gt;") == 0) {
+      out += "\\>";
+      i += 3;
+    } else if (md.compare(i, 5, "&amp;") == 0) {
+      out += '&';
+      i += 4;
+    } else {
+      out += md[i];
     }
   }
   return out;
@@ -333,12 +407,12 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
   } else if (ch.type == "file") {
     p = {fmt::format("a new file in {}", ch.dir), "text/plain", doc()};
   } else if (ch.type == "command") {
-    p = {fmt::format("standard input of: {}", join(command_argv(ch, s), " ")), "text/plain", doc()};
+    p = {fmt::format("standard input of: {}", join(command_argv(ch, s, key), " ")), "text/plain", doc()};
   } else if (ch.type == "smtp") {
     std::string m;
     m += "Date: " + date::format("%a, %d %b %Y %H:%M:%S +0000", now) + "\r\n";
-    m += "From: " + header_safe(ch.from) + "\r\n";
-    m += "To: " + header_safe(join(ch.to, ", ")) + "\r\n";
+    m += "From: " + address_header(ch.from) + "\r\n";
+    m += "To: " + address_list_header(ch.to) + "\r\n";
     m += "Subject: " + rfc2047_subject(s.subject) + "\r\n";
     m += "Message-ID: " + message_id(key, ch.from) + "\r\n";
     m += "MIME-Version: 1.0\r\n";
@@ -355,16 +429,25 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
       blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", cap(inert(s.subject), 150)}}}});
       for (const auto& sec : slack_sections(s))
         blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", sec}}}});
-      if (blocks.size() > 50) blocks.erase(blocks.begin() + 50, blocks.end());
+      // Slack takes at most 50 blocks: say so rather than drop the rest unseen.
+      if (blocks.size() > 50) {
+        const size_t left_out = blocks.size() - 49;
+        blocks.erase(blocks.begin() + 49, blocks.end());
+        blocks.push_back({{"type", "section"},
+                          {"text", {{"type", "mrkdwn"},
+                                    {"text", fmt::format("_{} more part(s) of this summary did not fit in one Slack "
+                                                         "message: `esc summary {}` shows it all._",
+                                                         left_out, s.c.id)}}}});
+      }
       body = {{"text", slack_escape(inert(s.subject))}, {"blocks", blocks}};
     } else if (ch.format == "teams") {
       body = teams_card(s);
     } else if (ch.format == "mattermost") {
       body = {{"text", cap(no_mentions(render_markdown(s)), 16000)}};
     } else if (ch.format == "discord") {
-      body = {{"content", cap(no_mentions(markdown_escape(inert(s.subject))), 2000)},
+      body = {{"content", cap(no_mentions(discord_text(markdown_escape(inert(s.subject)))), 2000)},
               {"embeds", json::array({{{"title", cap(inert(s.subject), 256)},
-                                       {"description", cap(render_markdown(s), 4096)}}})},
+                                       {"description", cap(discord_text(render_markdown(s)), 4096)}}})},
               {"allowed_mentions", {{"parse", json::array()}}}};
     } else {
       body = to_json(s);

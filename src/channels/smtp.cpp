@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "channels_internal.hpp"
+#include "esc/text.hpp"
 
 namespace esc::detail {
 
@@ -21,6 +22,17 @@ size_t feed(char* buf, size_t size, size_t n, void* user) {
   std::memcpy(buf, r->data->data() + r->pos, take);
   r->pos += take;
   return take;
+}
+
+// Keeps the server's last reply line ("451 4.3.0 Mailbox busy"), which says
+// more than libcurl's "Weird server reply". Only what the server sends is
+// looked at: the client's side holds the login.
+int last_reply(CURL*, curl_infotype type, char* data, size_t size, void* user) {
+  if (type != CURLINFO_HEADER_IN) return 0;
+  std::string line(data, size);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  if (!line.empty()) *static_cast<std::string*>(user) = line.substr(0, 300);
+  return 0;
 }
 
 std::string angle(const std::string& addr) {
@@ -43,7 +55,13 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
   if ((!ch.password_env.empty() || !ch.password_file.empty()) && !password)
     return {false, ch.password_env.empty() ? fmt::format("the password file {} is missing or empty", ch.password_file)
                                            : fmt::format("${} is not set (it holds the SMTP password)", ch.password_env)};
-  if (password) secrets.push_back(*password);
+  if (password) {
+    // Also as AUTH LOGIN and AUTH PLAIN put it on the wire, should a server echo it.
+    secrets.push_back(*password);
+    secrets.push_back(base64(*password));
+    secrets.push_back(base64(std::string(1, '\0') + user + std::string(1, '\0') + *password));
+    secrets.push_back(base64(user + std::string(1, '\0') + user + std::string(1, '\0') + *password));
+  }
 
   curl_slist* rcpt = nullptr;
   for (const auto& to : ch.to) rcpt = curl_slist_append(rcpt, angle(to).c_str());
@@ -66,10 +84,24 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
   curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(ch.timeout.count(), 10) * 1000));
   curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
+  std::string reply;
+  curl_easy_setopt(h.get(), CURLOPT_DEBUGFUNCTION, last_reply);
+  curl_easy_setopt(h.get(), CURLOPT_DEBUGDATA, &reply);
+  curl_easy_setopt(h.get(), CURLOPT_VERBOSE, 1L);
   CURLcode rc = curl_easy_perform(h.get());
   if (rc != CURLE_OK) {
+    long code = 0;
+    curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &code);
     std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    if (rc == CURLE_OPERATION_TIMEDOUT) why = fmt::format("timed out after {}s", ch.timeout.count());
+    while (!why.empty() && (why.back() == '\n' || why.back() == '.')) why.pop_back();
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      why = fmt::format("timed out after {}s", ch.timeout.count());
+    } else if (rc == CURLE_USE_SSL_FAILED && password) {
+      why = "the server does not offer STARTTLS, and the password is sent only over TLS "
+            "(use smtps:// or a server that offers STARTTLS)";
+    } else if (code >= 400 && !reply.empty()) {
+      why = fmt::format("the server answered \"{}\"", inert(reply));
+    }
     return {false, scrub(fmt::format("{}: {}", mask_url(ch.url), why), secrets)};
   }
   return {true, {}};

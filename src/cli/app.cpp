@@ -1,3 +1,4 @@
+#include <csignal>
 #include <clocale>
 #include <iostream>
 
@@ -90,6 +91,9 @@ int fail(const std::string& message, const std::string& hint, Exit code) {
 
 int run(int argc, char** argv) {
   std::setlocale(LC_CTYPE, "C.UTF-8");
+  // Past a file-size limit, a write should fail (and be reported, with
+  // nothing half-written) rather than kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   Context ctx;
   std::unique_ptr<CLI::App> app;
   try {

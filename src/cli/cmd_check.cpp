@@ -33,11 +33,18 @@ void print_readiness(Context& ctx, const Case& c, const Readiness& r) {
                              : out.paint(fmt::format("NOT READY ({} required item{} missing)", missing.size(),
                                                      missing.size() == 1 ? "" : "s"),
                                          Style::red));
-  size_t kw = 0;
-  for (const auto& i : r.items) kw = std::max(kw, i.key.size());
+  size_t kw = 0, qw = 0;
+  for (const auto& i : r.items) {
+    kw = std::max(kw, display_width(i.key));
+    qw = std::max(qw, display_width(inert(i.question)));
+  }
+  // The question column is cut so that the status still fits the terminal.
+  if (size_t width = out.width(); width && width > kw + 30) qw = std::min(qw, width - kw - 30);
   for (const auto& i : r.items) {
     std::string mark = i.met() ? out.paint("[x]", Style::green) : out.paint("[ ]", i.required ? Style::red : Style::yellow);
-    s += fmt::format("  {} {:<{}}  {}  {}\n", mark, i.key, kw, inert(i.question), out.paint(met_text(i), Style::dim));
+    std::string q = truncate_to_width(inert(i.question), qw);
+    s += fmt::format("  {} {}{}  {}{}  {}\n", mark, i.key, std::string(kw - display_width(i.key), ' '), q,
+                     std::string(qw - display_width(q), ' '), out.paint(met_text(i), Style::dim));
   }
   std::cout << s;
   if (!r.ready()) {

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "common.hpp"
@@ -74,8 +75,13 @@ void run_complete(const CompleteOptions& o, Context& ctx, CLI::App& root) {
     } else if (o.what == "channels") {
       for (const auto& c : ctx.config().channels) line(c.name, c.type + " channel");
     } else if (o.what == "cases") {
-      for (const auto& c : ctx.store().list_ids(false)) line(std::to_string(c.id), c.title);
+      // `cases` = open and escalated; `cases resolved` or `cases all` for reopen and review.
+      const std::string which = o.args.empty() ? "active" : o.args.front();
+      if (!std::filesystem::exists(ctx.db_path())) return;  // completing never creates a database
+      for (const auto& c : ctx.store().list_ids(which != "active"))
+        if (which != "resolved" || c.status == Status::resolved) line(std::to_string(c.id), c.title);
     } else if (o.what == "deliveries") {
+      if (!std::filesystem::exists(ctx.db_path())) return;
       for (const auto& d : ctx.store().pending_deliveries())
         line(std::to_string(d.id), fmt::format("case #{} via {}", d.case_id, d.channel));
     }

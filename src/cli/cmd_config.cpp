@@ -91,7 +91,8 @@ void run_show(Context& ctx) {
   s += fmt::format("\n[routing]\ndefault = {}\n", q(cfg.route("").name));
   for (const auto& [sev, path] : cfg.route_by_severity) s += fmt::format("{} = {}\n", sev, q(path));
   s += "\n[deadlines]\n";
-  for (const auto& [sev, d] : cfg.deadlines) s += fmt::format("{} = {}\n", sev, q(format_duration(d)));
+  for (const auto& sev : cfg.severities)
+    if (auto d = cfg.deadline(sev)) s += fmt::format("{} = {}\n", sev, q(format_duration(*d)));
   s += fmt::format("client_update_every = {}\n", q(format_duration(cfg.client_update_every)));
   for (const auto& c : cfg.channels) {
     s += fmt::format("\n[[channel]]\nname = {}\ntype = {}\n", q(c.name), q(c.type));
@@ -122,6 +123,8 @@ void run_show(Context& ctx) {
 void register_config(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("config", "Check, show or locate the config");
   cmd->require_subcommand(1);
+  cmd->footer("Examples:\n  esc config check        # exit 78 and file:line:column when something is wrong\n"
+              "  esc config show         # the effective config; secrets are never printed");
   auto* check = cmd->add_subcommand("check", "Validate the config (exit 78 with file:line:column when wrong)");
   check->callback([&ctx] { run_check(ctx); });
   auto* show = cmd->add_subcommand("show", "Print the effective config; secrets are never shown");

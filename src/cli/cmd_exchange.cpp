@@ -26,14 +26,7 @@ void run_export(const ExportOptions& o, Context& ctx) {
     throw usage_error(fmt::format("--since: \"{}\" is not a date, time or duration", o.since));
   std::string buf;
   ctx.store().for_each_record(since, [&](const CaseRecord& r) {
-    nlohmann::json j;
-    j["case"] = to_json(r.c);
-    j["entries"] = nlohmann::json::array();
-    for (const auto& e : r.entries) j["entries"].push_back(to_json(e));
-    j["escalations"] = nlohmann::json::array();
-    for (const auto& x : r.escalations) j["escalations"].push_back(to_json(x, true));
-    j["deliveries"] = nlohmann::json::array();
-    for (const auto& d : r.deliveries) j["deliveries"].push_back(to_json(d));
+    auto j = to_json(r);
     buf += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     buf += '\n';
     if (buf.size() > (1 << 16)) {
@@ -48,31 +41,6 @@ void run_export(const ExportOptions& o, Context& ctx) {
 struct ImportOptions {
   std::string file;
 };
-
-CaseRecord parse_record(const std::string& line) {
-  auto j = nlohmann::json::parse(line);
-  if (!j.is_object()) throw std::invalid_argument("expected a JSON object");
-  CaseRecord r;
-  if (!j.contains("case")) throw std::invalid_argument("case: missing");
-  r.c = case_from_json(j["case"]);
-  auto each = [&](const char* name, auto&& fn) {
-    if (!j.contains(name) || j[name].is_null()) return;
-    if (!j[name].is_array()) throw std::invalid_argument(fmt::format("{}: expected an array", name));
-    size_t i = 0;
-    for (const auto& x : j[name]) {
-      try {
-        fn(x);
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(fmt::format("{}[{}].{}", name, i, e.what()));
-      }
-      ++i;
-    }
-  };
-  each("entries", [&](const nlohmann::json& x) { r.entries.push_back(entry_from_json(x)); });
-  each("escalations", [&](const nlohmann::json& x) { r.escalations.push_back(escalation_from_json(x)); });
-  each("deliveries", [&](const nlohmann::json& x) { r.deliveries.push_back(delivery_from_json(x)); });
-  return r;
-}
 
 void run_import(const ImportOptions& o, Context& ctx) {
   std::ifstream file;
@@ -93,7 +61,7 @@ void run_import(const ImportOptions& o, Context& ctx) {
       if (trim(line).empty()) continue;
       CaseRecord r;
       try {
-        r = parse_record(line);
+        r = record_from_json(line);
       } catch (const nlohmann::json::exception& e) {
         throw data_error(fmt::format("{}:{}: not valid JSON ({}); nothing was imported", o.file == "-" ? "stdin" : o.file,
                                      number, e.what()));

@@ -42,6 +42,7 @@ void register_init(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<InitOptions>();
   auto* cmd = app.add_subcommand("init", "Write a commented config and create the database");
   cmd->add_flag("--force", o->force, "Overwrite an existing config");
+  cmd->footer("Example:\n  esc init && $EDITOR \"$(esc config path)\" && esc config check");
   cmd->callback([o, &ctx] { run_init(*o, ctx); });
 }
 

@@ -73,7 +73,7 @@ void run_list(const ListOptions& o, Context& ctx) {
 void register_list(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<ListOptions>();
   auto* cmd = app.add_subcommand("list", "List cases, most recently active first");
-  cmd->add_option("--status", o->status, "open, escalated, resolved, or all (default: open and escalated)")
+  cmd->add_option("--status", o->status, "open, escalated, resolved, all, or active (open and escalated; the default)")
       ->check(CLI::IsMember({"open", "escalated", "resolved", "all", "active"}))
       ->type_name("STATUS");
   cmd->add_option("--severity", o->severity, "Only this severity")->type_name("SEVERITY");

@@ -108,6 +108,8 @@ void register_outbox(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("outbox", "Deliveries not yet delivered; retry or drop them");
   add_format(cmd, o->format, {"table", "json", "csv"});
   cmd->require_subcommand(0, 1);
+  cmd->footer("Examples:\n  esc outbox --format json\n  esc outbox retry --all     # now, ignoring the back-off\n"
+              "  esc outbox drop 7");
   auto* retry = cmd->add_subcommand("retry", "Deliver what is due (exit 75 while something is still pending)");
   retry->add_flag("--all", o->all, "Ignore the back-off: try every pending delivery now");
   retry->footer("For cron:\n  */5 * * * * esc outbox retry --quiet");

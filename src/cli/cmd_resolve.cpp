@@ -88,6 +88,7 @@ void register_resolve(CLI::App& app, Context& ctx) {
   auto r = std::make_shared<ReopenOptions>();
   auto* reopen = app.add_subcommand("reopen", "Reopen a resolved case");
   reopen->add_option("id", r->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  reopen->footer("Example:\n  esc reopen 12      # back to escalated (or open, if it never was)");
   reopen->callback([r, &ctx] { run_reopen(*r, ctx); });
 
   auto u = std::make_shared<UpdateOptions>();

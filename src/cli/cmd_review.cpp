@@ -116,6 +116,7 @@ void register_review(CLI::App& app, Context& ctx) {
   lessons->add_option("query", l->query, "Words to look for (none: newest first)")->type_name("QUERY");
   lessons->add_option("--limit", l->limit, "At most N lessons")->type_name("N")->capture_default_str();
   add_format(lessons, l->format, {"table", "json", "csv"});
+  lessons->footer("Example:\n  esc lessons 3DS timeout --format json | jq -r '.[].text'");
   lessons->callback([l, &ctx] { run_lessons(*l, ctx); });
 }
 

@@ -25,7 +25,8 @@ void run_send(const SendOptions& o, Context& ctx) {
   auto& out = ctx.out();
   if (o.force && trim(o.reason).empty())
     throw usage_error("--force needs --reason: say why this goes out before it is ready",
-                      "esc send 12 --force --reason \"client's CFO on the phone, no time for the rest\"");
+                      fmt::format("esc send {} --force --reason \"client's CFO on the phone, no time for the rest\"",
+                                  o.id));
   if (!o.force && !o.reason.empty()) throw usage_error("--reason goes with --force");
   const PathConfig* path = nullptr;
   if (!o.to.empty()) {
@@ -65,6 +66,11 @@ void run_send(const SendOptions& o, Context& ctx) {
     return;
   }
   if (!ready) s.forced_reason = checked_line(o.reason, "--reason");
+  if (path->external) {
+    // A vendor or regulator gets the case, not the team's internal notes.
+    s.notes.clear();
+    s.heads_up.clear();
+  }
   Redactor(cfg).apply(s);
   const int level = previous.empty() ? 1 : previous.back().level + 1;
 

@@ -205,4 +205,45 @@ Delivery delivery_from_json(const json& j) {
   return d;
 }
 
+json to_json(const CaseRecord& r) {
+  json j;
+  j["case"] = to_json(r.c);
+  j["entries"] = json::array();
+  for (const auto& e : r.entries) j["entries"].push_back(to_json(e));
+  j["escalations"] = json::array();
+  for (const auto& x : r.escalations) j["escalations"].push_back(to_json(x, true));
+  j["deliveries"] = json::array();
+  for (const auto& d : r.deliveries) j["deliveries"].push_back(to_json(d));
+  return j;
+}
+
+CaseRecord record_from_json(const std::string& line) {
+  auto j = json::parse(line);
+  if (!j.is_object()) throw std::invalid_argument("expected a JSON object");
+  CaseRecord r;
+  if (!j.contains("case")) bad("case", "missing");
+  r.c = case_from_json(j["case"]);
+  auto each = [&](const char* name, auto&& fn) {
+    if (!j.contains(name) || j[name].is_null()) return;
+    if (!j[name].is_array()) bad(name, "expected an array");
+    size_t i = 0;
+    for (const auto& x : j[name]) {
+      try {
+        fn(x);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(fmt::format("{}[{}].{}", name, i, e.what()));
+      }
+      ++i;
+    }
+  };
+  each("entries", [&](const json& x) { r.entries.push_back(entry_from_json(x)); });
+  each("escalations", [&](const json& x) { r.escalations.push_back(escalation_from_json(x)); });
+  each("deliveries", [&](const json& x) {
+    Delivery d = delivery_from_json(x);
+    d.case_id = r.c.id;
+    r.deliveries.push_back(std::move(d));
+  });
+  return r;
+}
+
 }  // namespace esc

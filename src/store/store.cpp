@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <cmath>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "esc/error.hpp"
@@ -228,10 +229,373 @@ void ensure_private_file(const std::filesystem::path& file) {
 
 }  // namespace
 
+namespace {
+
+// A set of row ids, kept as runs of consecutive ids: an import's ids come
+// in long runs, so a million of them take a few hundred runs.
+class IdRuns {
+ public:
+  void add(std::int64_t id) {
+    auto next = runs_.upper_bound(id);
+    if (next != runs_.begin()) {
+      auto prev = std::prev(next);
+      if (prev->second >= id) return;
+      if (prev->second + 1 == id) {
+        prev->second = id;
+        if (next != runs_.end() && next->first == id + 1) {
+          prev->second = next->second;
+          runs_.erase(next);
+        }
+        return;
+      }
+    }
+    if (next != runs_.end() && next->first == id + 1) {
+      const auto last = next->second;
+      runs_.erase(next);
+      runs_.emplace(id, last);
+      return;
+    }
+    runs_.emplace(id, id);
+  }
+  // True when the id was in the set.
+  bool remove(std::int64_t id) {
+    auto it = runs_.upper_bound(id);
+    if (it == runs_.begin()) return false;
+    --it;
+    const auto [first, last] = *it;
+    if (last < id) return false;
+    runs_.erase(it);
+    if (first < id) runs_.emplace(first, id - 1);
+    if (id < last) runs_.emplace(id + 1, last);
+    return true;
+  }
+  std::size_t runs() const { return runs_.size(); }
+  const std::map<std::int64_t, std::int64_t>& all() const { return runs_; }
+  void clear() { runs_.clear(); }
+
+ private:
+  std::map<std::int64_t, std::int64_t> runs_;  // first id -> last id
+};
+
+// A prepared statement from the cache, reset and unbound when done with, so
+// that it never holds a read transaction open.
+class Reused {
+ public:
+  explicit Reused(SQLite::Statement& q) : q_(q) {}
+  ~Reused() {
+    q_.tryReset();
+    try {
+      q_.clearBindings();
+    } catch (...) {
+    }
+  }
+  Reused(const Reused&) = delete;
+  Reused& operator=(const Reused&) = delete;
+  SQLite::Statement* operator->() { return &q_; }
+  SQLite::Statement& operator*() { return q_; }
+
+ private:
+  SQLite::Statement& q_;
+};
+
+// The full-text triggers that an import sets aside.
+constexpr const char* kBulkTriggers[] = {"entries_fts_insert", "entries_fts_delete", "entries_fts_update",
+                                         "cases_fts_insert",   "cases_fts_delete",   "cases_fts_update"};
+// Past this many runs of ids waiting for the full-text index, they are
+// indexed at once, so that memory stays small whatever the ids.
+constexpr std::size_t kMaxUnindexedRuns = 20000;
+
+}  // namespace
+
+namespace {
+
+// esc_rank(): FTS5's bm25 (k1 = 1.2, b = 0.75), but for how many rows hold
+// each phrase. bm25 counts them all, a walk of the phrase's whole list:
+// tens of milliseconds for a word in most entries. esc_rank counts up to
+// kPhraseCountCap rows and, past that, estimates the count from how densely
+// those rows lie among the rowids. Up to the cap it is bm25 exactly; past
+// it only the weight of a very common word changes, a little, which moves
+// no row of a one-word search and few of a longer one.
+constexpr sqlite3_int64 kPhraseCountCap = 4000;
+
+struct RankData {
+  double avgdl = 0;
+  std::vector<double> idf, freq;
+};
+
+struct PhraseCount {
+  sqlite3_int64 rows = 0;
+  sqlite3_int64 last_rowid = 0;
+};
+
+int count_rows(const Fts5ExtensionApi* api, Fts5Context* fts, void* user) {
+  auto* c = static_cast<PhraseCount*>(user);
+  c->rows++;
+  c->last_rowid = api->xRowid(fts);
+  return c->rows >= kPhraseCountCap ? SQLITE_DONE : SQLITE_OK;
+}
+
+int rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, RankData*& out) {
+  out = static_cast<RankData*>(api->xGetAuxdata(fts, 0));
+  if (out) return SQLITE_OK;
+  auto d = std::make_unique<RankData>();
+  const int phrases = api->xPhraseCount(fts);
+  sqlite3_int64 rows = 0, tokens = 0;
+  int rc = api->xRowCount(fts, &rows);
+  if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
+  if (rc != SQLITE_OK) return rc;
+  d->avgdl = static_cast<double>(tokens) / static_cast<double>(rows);
+  for (int i = 0; i < phrases; ++i) {
+    PhraseCount c;
+    rc = api->xQueryPhrase(fts, i, &c, count_rows);
+    if (rc != SQLITE_OK) return rc;
+    double hits = static_cast<double>(c.rows);
+    if (c.rows >= kPhraseCountCap && c.last_rowid > 0)
+      hits = std::clamp(hits * static_cast<double>(rows) / static_cast<double>(c.last_rowid), hits,
+                        static_cast<double>(rows));
+    double idf = std::log((static_cast<double>(rows) - hits + 0.5) / (hits + 0.5));
+    if (idf <= 0.0) idf = 1e-6;
+    d->idf.push_back(idf);
+  }
+  d->freq.assign(d->idf.size(), 0.0);
+  out = d.get();
+  rc = api->xSetAuxdata(fts, d.release(), [](void* p) { delete static_cast<RankData*>(p); });
+  return rc;
+}
+
+void esc_rank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int n, sqlite3_value** args) {
+  constexpr double k1 = 1.2, b = 0.75;
+  RankData* d = nullptr;
+  int rc = rank_data(api, fts, d);
+  int insts = 0, tokens = 0;
+  if (rc == SQLITE_OK) rc = api->xInstCount(fts, &insts);
+  if (rc == SQLITE_OK) {
+    std::fill(d->freq.begin(), d->freq.end(), 0.0);
+    for (int i = 0; rc == SQLITE_OK && i < insts; ++i) {
+      int phrase = 0, column = 0, offset = 0;
+      rc = api->xInst(fts, i, &phrase, &column, &offset);
+      if (rc == SQLITE_OK) d->freq[phrase] += n > column ? sqlite3_value_double(args[column]) : 1.0;
+    }
+  }
+  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &tokens);
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  double score = 0;
+  const double len = static_cast<double>(tokens);
+  for (size_t i = 0; i < d->idf.size(); ++i)
+    score += d->idf[i] * ((d->freq[i] * (k1 + 1.0)) / (d->freq[i] + k1 * (1 - b + b * len / d->avgdl)));
+  sqlite3_result_double(ctx, -1.0 * score);
+}
+
+// Registers esc_rank() on this connection; bm25() serves if it cannot.
+const char* register_rank(sqlite3* db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  if (!api || api->iVersion < 2 || api->xCreateFunction(api, "esc_rank", nullptr, esc_rank, nullptr) != SQLITE_OK)
+    return "bm25";
+  return "esc_rank";
+}
+
+}  // namespace
+
 struct Store::Impl {
   SQLite::Database db;
+  // Statements run once per row of a long loop (import), prepared once.
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> cache;
+
+  // Bulk mode, while upsert_record() runs inside a transaction: see
+  // begin_bulk(). Any other method that writes, or reads the full-text
+  // indexes, ends it first (settle()).
+  bool bulk = false;
+  std::vector<std::string> bulk_triggers;  // their SQL, to restore
+  IdRuns unindexed_entries, unindexed_cases;
+  std::int64_t bulk_entries = 0;
+  std::int64_t bulk_defer_after = 0;
+  std::string deferred_index;  // the SQL of entries_uuid, while it is dropped
+  const char* rank = nullptr;   // esc_rank, once registered (see rank_function())
+
+  const char* rank_function() {
+    if (!rank) rank = register_rank(db.getHandle());
+    return rank;
+  }
+
   explicit Impl(const std::string& path, int flags) : db(path, flags, kBusyTimeoutMs) {}
+
+  SQLite::Statement& cached(const char* sql) {
+    auto& q = cache[sql];
+    if (!q) q = std::make_unique<SQLite::Statement>(db, sql);
+    return *q;
+  }
+
+  void begin_bulk();
+  void settle() {
+    if (bulk) end_bulk();
+  }
+  void added_case(std::int64_t id);
+  void added_entry(std::int64_t id);
+  void count_entries(std::size_t n);
+  void forget_case(std::int64_t id);
+  void index_unindexed();
+  void end_bulk();
+  void reset_bulk() {
+    bulk = false;
+    bulk_triggers.clear();
+    unindexed_entries.clear();
+    unindexed_cases.clear();
+    bulk_entries = 0;
+    deferred_index.clear();
+  }
 };
+
+// FTS5 adds rows cheaply in increasing rowid order, but flushes its pending
+// terms whenever a smaller rowid comes; an import brings entries whose ids
+// interleave from case to case, so indexing row by row (the triggers) would
+// flush at almost every case, and every insert with a trigger also writes
+// a statement journal. Inside the import's transaction, the triggers are
+// set aside, the new rows noted, and indexed at the end in rowid order.
+// All of it commits or rolls back with the import.
+void Store::Impl::begin_bulk() {
+  bulk_triggers.clear();
+  for (const char* name : kBulkTriggers) {
+    SQLite::Statement q(db, "SELECT sql FROM main.sqlite_master WHERE type = 'trigger' AND name = ?");
+    q.bind(1, name);
+    if (!q.executeStep()) throw SQLite::Exception(fmt::format("trigger {} is missing", name), SQLITE_CORRUPT);
+    bulk_triggers.push_back(q.getColumn(0).getString());
+  }
+  for (const char* name : kBulkTriggers) db.exec(fmt::format("DROP TRIGGER main.{}", name));
+  bulk = true;
+  bulk_entries = 0;
+  // A large import also drops the entries' UUID index and builds it again
+  // at its end: one sort instead of a random write per entry, once the
+  // import has added about an eighth of the rows (and more than the page
+  // cache holds anyway).
+  const auto rows = db.execAndGet("SELECT ifnull(max(id), 0) FROM main.entries").getInt64();
+  bulk_defer_after = std::max<std::int64_t>(20000, rows / 8);
+  deferred_index.clear();
+}
+
+void Store::Impl::added_case(std::int64_t id) {
+  unindexed_cases.add(id);
+  if (unindexed_cases.runs() > kMaxUnindexedRuns) index_unindexed();
+}
+
+void Store::Impl::added_entry(std::int64_t id) {
+  unindexed_entries.add(id);
+  if (!deferred_index.empty()) {
+    Reused q(cached("INSERT INTO temp.esc_inserted_entries(id) VALUES (?)"));
+    q->bind(1, static_cast<int64_t>(id));
+    q->exec();
+  }
+  if (unindexed_entries.runs() > kMaxUnindexedRuns) index_unindexed();
+}
+
+// Meanwhile esc_inserted_entries keeps the order in which entries come, so
+// that when two share a UUID the later one takes a new UUID, as it would
+// have with the index in place.
+void Store::Impl::count_entries(std::size_t n) {
+  bulk_entries += static_cast<std::int64_t>(n);
+  if (!deferred_index.empty() || bulk_entries < bulk_defer_after) return;
+  deferred_index =
+      db.execAndGet("SELECT sql FROM main.sqlite_master WHERE type = 'index' AND name = 'entries_uuid'").getString();
+  db.exec(
+      "CREATE TEMP TABLE esc_inserted_entries(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL);"
+      "DROP INDEX main.entries_uuid;");
+}
+
+// What the delete triggers would do for a case about to be deleted.
+void Store::Impl::forget_case(std::int64_t id) {
+  std::vector<std::pair<std::int64_t, std::string>> rows;
+  {
+    Reused q(cached("SELECT id, text FROM entries WHERE case_id = ?"));
+    q->bind(1, static_cast<int64_t>(id));
+    while (q->executeStep()) rows.emplace_back(q->getColumn(0).getInt64(), q->getColumn(1).getString());
+  }
+  for (const auto& [entry, text] : rows) {
+    if (unindexed_entries.remove(entry)) continue;
+    Reused d(cached("INSERT INTO entry_fts(entry_fts, rowid, text) VALUES ('delete', ?, ?)"));
+    d->bind(1, static_cast<int64_t>(entry));
+    d->bind(2, text);
+    d->exec();
+  }
+  if (unindexed_cases.remove(id)) return;
+  std::string title;
+  {
+    Reused q(cached("SELECT title FROM cases WHERE id = ?"));
+    q->bind(1, static_cast<int64_t>(id));
+    if (!q->executeStep()) return;
+    title = q->getColumn(0).getString();
+  }
+  Reused d(cached("INSERT INTO case_fts(case_fts, rowid, title) VALUES ('delete', ?, ?)"));
+  d->bind(1, static_cast<int64_t>(id));
+  d->bind(2, title);
+  d->exec();
+}
+
+void Store::Impl::index_unindexed() {
+  for (const auto& [first, last] : unindexed_entries.all()) {
+    Reused q(cached("INSERT INTO entry_fts(rowid, text) SELECT id, text FROM entries WHERE id BETWEEN ? AND ? ORDER BY id"));
+    q->bind(1, static_cast<int64_t>(first));
+    q->bind(2, static_cast<int64_t>(last));
+    q->exec();
+  }
+  unindexed_entries.clear();
+  for (const auto& [first, last] : unindexed_cases.all()) {
+    Reused q(cached("INSERT INTO case_fts(rowid, title) SELECT id, title FROM cases WHERE id BETWEEN ? AND ? ORDER BY id"));
+    q->bind(1, static_cast<int64_t>(first));
+    q->bind(2, static_cast<int64_t>(last));
+    q->exec();
+  }
+  unindexed_cases.clear();
+}
+
+void Store::Impl::end_bulk() {
+  if (!deferred_index.empty()) {
+    try {
+      db.exec(deferred_index);
+    } catch (const SQLite::Exception& e) {
+      if ((e.getErrorCode() & 0xff) != SQLITE_CONSTRAINT) throw;
+      // Some entries share a UUID: the first keeps it (one that was here
+      // before, else the first imported), the others take new ones.
+      db.exec(
+          "CREATE TEMP TABLE esc_dup_uuids AS SELECT uuid FROM main.entries GROUP BY uuid HAVING count(*) > 1;"
+          "CREATE INDEX temp.esc_inserted_entries_id ON esc_inserted_entries(id);");
+      std::vector<std::int64_t> renew;
+      {
+        SQLite::Statement q(db,
+                            "SELECT e.id, e.uuid FROM main.entries e JOIN esc_dup_uuids d ON d.uuid = e.uuid "
+                            "LEFT JOIN (SELECT id, max(seq) AS seq FROM esc_inserted_entries GROUP BY id) l "
+                            "ON l.id = e.id ORDER BY e.uuid, l.seq IS NOT NULL, l.seq");
+        std::string last;
+        while (q.executeStep()) {
+          std::string uuid = q.getColumn(1).getString();
+          if (uuid == last) renew.push_back(q.getColumn(0).getInt64());
+          last = std::move(uuid);
+        }
+      }
+      SQLite::Statement u(db, "UPDATE main.entries SET uuid = ? WHERE id = ?");
+      for (auto id : renew) {
+        u.reset();
+        u.bind(1, new_uuid());
+        u.bind(2, static_cast<int64_t>(id));
+        u.exec();
+      }
+      db.exec("DROP TABLE temp.esc_dup_uuids");
+      db.exec(deferred_index);
+    }
+    db.exec("DROP TABLE temp.esc_inserted_entries");
+    deferred_index.clear();
+  }
+  index_unindexed();
+  for (const auto& sql : bulk_triggers) db.exec(sql);
+  reset_bulk();
+}
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::Store(Store&&) noexcept = default;
@@ -317,10 +681,13 @@ void Store::write(const std::function<void()>& fn) {
   try {
     fn();
     guarded("saving the change", [&] {
+      if (impl_->bulk) impl_->end_bulk();
       db.exec("COMMIT");
       return 0;
     });
   } catch (...) {
+    // The rollback also undoes begin_bulk().
+    impl_->reset_bulk();
     try {
       db.exec("ROLLBACK");
     } catch (...) {
@@ -331,38 +698,67 @@ void Store::write(const std::function<void()>& fn) {
 
 // ---- cases ---------------------------------------------------------------
 
+namespace {
+
+constexpr const char* kInsertCase =
+    "INSERT INTO cases (id, uuid, title, customer, severity, status, ref, triggers, tags, "
+    "engineer, created_at, updated_at, resolved_at, csat, unnecessary) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertEntry =
+    "INSERT INTO entries (id, uuid, case_id, kind, text, state, at, author) VALUES (?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertEscalation =
+    "INSERT INTO escalations (id, uuid, case_id, level, path, at, forced, force_reason, subject, "
+    "snapshot, acked_at, acked_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertDelivery =
+    "INSERT INTO deliveries (id, escalation_id, channel, key, status, attempts, last_error, "
+    "created_at, next_attempt_at, delivered_at) VALUES (?,?,?,?,?,?,?,?,?,?)";
+
+// The inserts, throwing SQLite's own exceptions (see upsert_record).
+// Each takes the statement of its k*Insert constant, from the cache.
+void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c);
+void insert_entry_raw(SQLite::Database& db, SQLite::Statement& stmt, Entry& e);
+void insert_escalation_raw(SQLite::Database& db, SQLite::Statement& stmt, Escalation& x);
+void insert_delivery_raw(SQLite::Database& db, SQLite::Statement& stmt, Delivery& d);
+
+}  // namespace
+
 void Store::insert_case(Case& c) {
   guarded("adding a case", [&] {
-    SQLite::Statement q(impl_->db,
-                        "INSERT INTO cases (id, uuid, title, customer, severity, status, ref, triggers, tags, "
-                        "engineer, created_at, updated_at, resolved_at, csat, unnecessary) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (c.id > 0)
-      q.bind(1, static_cast<int64_t>(c.id));
-    else
-      q.bind(1);
-    q.bind(2, c.uuid);
-    q.bind(3, c.title);
-    q.bind(4, c.customer);
-    q.bind(5, c.severity);
-    q.bind(6, std::string(to_string(c.status)));
-    bind_text_or_null(q, 7, c.ref);
-    q.bind(8, to_json_array(c.triggers));
-    q.bind(9, to_json_array(c.tags));
-    q.bind(10, c.engineer);
-    q.bind(11, static_cast<int64_t>(to_unix(c.created_at)));
-    q.bind(12, static_cast<int64_t>(to_unix(c.updated_at)));
-    bind_opt_time(q, 13, c.resolved_at);
-    if (c.csat) q.bind(14, *c.csat); else q.bind(14);
-    q.bind(15, c.unnecessary ? 1 : 0);
-    q.exec();
-    c.id = impl_->db.getLastInsertRowid();
+    impl_->settle();
+    insert_case_raw(impl_->db, impl_->cached(kInsertCase), c);
     return 0;
   });
 }
 
+namespace {
+void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c) {
+  Reused q(stmt);
+  if (c.id > 0)
+    q->bind(1, static_cast<int64_t>(c.id));
+  else
+    q->bind(1);
+  q->bind(2, c.uuid);
+  q->bind(3, c.title);
+  q->bind(4, c.customer);
+  q->bind(5, c.severity);
+  q->bind(6, std::string(to_string(c.status)));
+  bind_text_or_null(*q, 7, c.ref);
+  q->bind(8, to_json_array(c.triggers));
+  q->bind(9, to_json_array(c.tags));
+  q->bind(10, c.engineer);
+  q->bind(11, static_cast<int64_t>(to_unix(c.created_at)));
+  q->bind(12, static_cast<int64_t>(to_unix(c.updated_at)));
+  bind_opt_time(*q, 13, c.resolved_at);
+  if (c.csat) q->bind(14, *c.csat); else q->bind(14);
+  q->bind(15, c.unnecessary ? 1 : 0);
+  q->exec();
+  c.id = db.getLastInsertRowid();
+}
+}  // namespace
+
 void Store::update_case(const Case& c) {
   guarded("updating a case", [&] {
+    impl_->settle();
     SQLite::Statement q(impl_->db,
                         "UPDATE cases SET title=?, customer=?, severity=?, status=?, ref=?, triggers=?, tags=?, "
                         "engineer=?, updated_at=?, resolved_at=?, csat=?, unnecessary=? WHERE id=?");
@@ -407,9 +803,17 @@ std::optional<Case> Store::find_case_by_uuid(const std::string& uuid) {
 
 std::vector<Case> Store::list_cases(const CaseFilter& f) {
   return guarded("listing cases", [&] {
-    std::string sql = fmt::format("SELECT {} FROM cases c WHERE 1", kCaseColumns);
     // Fixed SQL text per filter shape; every value is bound, never spliced.
-    if (!f.statuses.empty()) {
+    // Open and escalated, the default, come straight from cases_active,
+    // newest first, whatever the number of resolved cases.
+    const bool active = f.statuses.size() == 2 &&
+                        std::count(f.statuses.begin(), f.statuses.end(), Status::open) == 1 &&
+                        std::count(f.statuses.begin(), f.statuses.end(), Status::escalated) == 1;
+    std::string sql =
+        fmt::format("SELECT {} FROM cases c{} WHERE 1", kCaseColumns, active ? " INDEXED BY cases_active" : "");
+    if (active) {
+      sql += " AND (c.status = 'open' OR c.status = 'escalated')";
+    } else if (!f.statuses.empty()) {
       sql += " AND c.status IN (";
       for (size_t i = 0; i < f.statuses.size(); ++i) sql += i ? ",?" : "?";
       sql += ")";
@@ -422,7 +826,8 @@ std::vector<Case> Store::list_cases(const CaseFilter& f) {
     if (f.limit > 0) sql += " LIMIT ?";
     SQLite::Statement q(impl_->db, sql);
     int i = 1;
-    for (auto s : f.statuses) q.bind(i++, std::string(to_string(s)));
+    if (!active)
+      for (auto s : f.statuses) q.bind(i++, std::string(to_string(s)));
     if (!f.severity.empty()) q.bind(i++, f.severity);
     if (!f.customer.empty()) q.bind(i++, f.customer);
     if (!f.tag.empty()) q.bind(i++, f.tag);
@@ -438,8 +843,8 @@ std::vector<CaseId> Store::list_ids(bool include_resolved) {
   return guarded("listing cases", [&] {
     SQLite::Statement q(impl_->db, include_resolved
                                        ? "SELECT id, ref, title, severity, status FROM cases ORDER BY updated_at DESC, id DESC"
-                                       : "SELECT id, ref, title, severity, status FROM cases WHERE status IN "
-                                         "('open','escalated') ORDER BY updated_at DESC, id DESC");
+                                       : "SELECT id, ref, title, severity, status FROM cases INDEXED BY cases_active "
+                                         "WHERE status = 'open' OR status = 'escalated' ORDER BY updated_at DESC, id DESC");
     std::vector<CaseId> out;
     while (q.executeStep()) {
       CaseId c;
@@ -470,21 +875,29 @@ std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit)
   flush();
   if (words.empty()) return {};
   return guarded("looking for similar cases", [&] {
-    // Rank only among the newest matches so that a common word stays cheap.
-    SQLite::Statement q(impl_->db,
-                        "WITH hits AS (SELECT rowid AS id, bm25(case_fts) AS r FROM case_fts WHERE case_fts MATCH ? "
-                        "ORDER BY rowid DESC LIMIT 2000) "
-                        "SELECT c.id, c.ref, c.title, c.severity, c.status FROM hits JOIN cases c ON c.id = hits.id "
-                        "WHERE c.status = 'resolved' ORDER BY hits.r LIMIT ?");
-    q.bind(1, fts_query(words, true));
-    q.bind(2, limit);
+    impl_->settle();
+    // Rank only among the newest matches so that a common word stays cheap,
+    // then read cases in rank order until enough are resolved.
+    std::vector<std::pair<double, std::int64_t>> hits;
+    {
+      SQLite::Statement q(impl_->db, fmt::format("SELECT rowid, {}(case_fts) FROM case_fts WHERE case_fts MATCH ? "
+                                                 "ORDER BY rowid DESC LIMIT 2000",
+                                                 impl_->rank_function()));
+      q.bind(1, fts_query(words, true));
+      while (q.executeStep()) hits.emplace_back(q.getColumn(1).getDouble(), q.getColumn(0).getInt64());
+    }
+    std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<CaseId> out;
-    while (q.executeStep()) {
+    for (const auto& hit : hits) {
+      if (out.size() >= static_cast<size_t>(std::max(limit, 0))) break;
+      Reused q(impl_->cached("SELECT id, ref, title, severity FROM cases WHERE id = ? AND status = 'resolved'"));
+      q->bind(1, static_cast<int64_t>(hit.second));
+      if (!q->executeStep()) continue;
       CaseId c;
-      c.id = q.getColumn(0).getInt64();
-      c.ref = q.getColumn(1).isNull() ? "" : q.getColumn(1).getString();
-      c.title = q.getColumn(2).getString();
-      c.severity = q.getColumn(3).getString();
+      c.id = q->getColumn(0).getInt64();
+      c.ref = q->getColumn(1).isNull() ? "" : q->getColumn(1).getString();
+      c.title = q->getColumn(2).getString();
+      c.severity = q->getColumn(3).getString();
       c.status = Status::resolved;
       out.push_back(std::move(c));
     }
@@ -496,21 +909,27 @@ std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit)
 
 void Store::insert_entry(Entry& e) {
   guarded("adding an entry", [&] {
-    SQLite::Statement q(impl_->db,
-                        "INSERT INTO entries (id, uuid, case_id, kind, text, state, at, author) VALUES (?,?,?,?,?,?,?,?)");
-    if (e.id > 0) q.bind(1, static_cast<int64_t>(e.id)); else q.bind(1);
-    q.bind(2, e.uuid);
-    q.bind(3, static_cast<int64_t>(e.case_id));
-    q.bind(4, e.kind);
-    q.bind(5, e.text);
-    q.bind(6, e.state);
-    q.bind(7, static_cast<int64_t>(to_unix(e.at)));
-    q.bind(8, e.author);
-    q.exec();
-    e.id = impl_->db.getLastInsertRowid();
+    impl_->settle();
+    insert_entry_raw(impl_->db, impl_->cached(kInsertEntry), e);
     return 0;
   });
 }
+
+namespace {
+void insert_entry_raw(SQLite::Database& db, SQLite::Statement& stmt, Entry& e) {
+  Reused q(stmt);
+  if (e.id > 0) q->bind(1, static_cast<int64_t>(e.id)); else q->bind(1);
+  q->bind(2, e.uuid);
+  q->bind(3, static_cast<int64_t>(e.case_id));
+  q->bind(4, e.kind);
+  q->bind(5, e.text);
+  q->bind(6, e.state);
+  q->bind(7, static_cast<int64_t>(to_unix(e.at)));
+  q->bind(8, e.author);
+  q->exec();
+  e.id = db.getLastInsertRowid();
+}
+}  // namespace
 
 std::vector<Entry> Store::entries(std::int64_t case_id) {
   return guarded("reading entries", [&] {
@@ -532,6 +951,7 @@ std::vector<SearchHit> Store::search(const std::string& query, const std::string
   // among those. --newest skips ranking altogether.
   constexpr int kCap = 2000;
   return guarded("searching", [&] {
+    impl_->settle();
     std::vector<SearchHit> hits;
     {
       SQLite::Statement q(
@@ -596,6 +1016,7 @@ std::vector<SearchHit> Store::search(const std::string& query, const std::string
 
 std::vector<LessonHit> Store::lessons(const std::string& query, int limit) {
   return guarded("reading lessons", [&] {
+    impl_->settle();
     std::string match = fts_query(query);
     std::string sql;
     if (match.empty())
@@ -628,26 +1049,30 @@ std::vector<LessonHit> Store::lessons(const std::string& query, int limit) {
 
 void Store::insert_escalation(Escalation& x) {
   guarded("recording the escalation", [&] {
-    SQLite::Statement q(impl_->db,
-                        "INSERT INTO escalations (id, uuid, case_id, level, path, at, forced, force_reason, subject, "
-                        "snapshot, acked_at, acked_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (x.id > 0) q.bind(1, static_cast<int64_t>(x.id)); else q.bind(1);
-    q.bind(2, x.uuid);
-    q.bind(3, static_cast<int64_t>(x.case_id));
-    q.bind(4, x.level);
-    q.bind(5, x.path);
-    q.bind(6, static_cast<int64_t>(to_unix(x.at)));
-    q.bind(7, x.forced ? 1 : 0);
-    q.bind(8, x.force_reason);
-    q.bind(9, x.subject);
-    q.bind(10, x.snapshot);
-    bind_opt_time(q, 11, x.acked_at);
-    q.bind(12, x.acked_by);
-    q.exec();
-    x.id = impl_->db.getLastInsertRowid();
+    insert_escalation_raw(impl_->db, impl_->cached(kInsertEscalation), x);
     return 0;
   });
 }
+
+namespace {
+void insert_escalation_raw(SQLite::Database& db, SQLite::Statement& stmt, Escalation& x) {
+  Reused q(stmt);
+  if (x.id > 0) q->bind(1, static_cast<int64_t>(x.id)); else q->bind(1);
+  q->bind(2, x.uuid);
+  q->bind(3, static_cast<int64_t>(x.case_id));
+  q->bind(4, x.level);
+  q->bind(5, x.path);
+  q->bind(6, static_cast<int64_t>(to_unix(x.at)));
+  q->bind(7, x.forced ? 1 : 0);
+  q->bind(8, x.force_reason);
+  q->bind(9, x.subject);
+  q->bind(10, x.snapshot);
+  bind_opt_time(*q, 11, x.acked_at);
+  q->bind(12, x.acked_by);
+  q->exec();
+  x.id = db.getLastInsertRowid();
+}
+}  // namespace
 
 std::vector<Escalation> Store::escalations(std::int64_t case_id) {
   return guarded("reading escalations", [&] {
@@ -682,30 +1107,35 @@ void Store::update_escalation(const Escalation& x) {
 
 void Store::insert_delivery(Delivery& d) {
   guarded("queueing a delivery", [&] {
-    SQLite::Statement q(impl_->db,
-                        "INSERT INTO deliveries (id, escalation_id, channel, key, status, attempts, last_error, "
-                        "created_at, next_attempt_at, delivered_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
-    if (d.id > 0) q.bind(1, static_cast<int64_t>(d.id)); else q.bind(1);
-    q.bind(2, static_cast<int64_t>(d.escalation_id));
-    q.bind(3, d.channel);
-    q.bind(4, d.key);
-    q.bind(5, std::string(to_string(d.status)));
-    q.bind(6, d.attempts);
-    q.bind(7, d.last_error);
-    q.bind(8, static_cast<int64_t>(to_unix(d.created_at)));
-    bind_opt_time(q, 9, d.next_attempt_at);
-    bind_opt_time(q, 10, d.delivered_at);
-    q.exec();
-    d.id = impl_->db.getLastInsertRowid();
+    insert_delivery_raw(impl_->db, impl_->cached(kInsertDelivery), d);
     return 0;
   });
 }
 
 namespace {
-std::vector<Delivery> query_deliveries(SQLite::Database& db, const std::string& where, std::optional<int64_t> arg) {
-  SQLite::Statement q(db, fmt::format("SELECT {} FROM deliveries d JOIN escalations x ON x.id = d.escalation_id "
+void insert_delivery_raw(SQLite::Database& db, SQLite::Statement& stmt, Delivery& d) {
+  Reused q(stmt);
+  if (d.id > 0) q->bind(1, static_cast<int64_t>(d.id)); else q->bind(1);
+  q->bind(2, static_cast<int64_t>(d.escalation_id));
+  q->bind(3, d.channel);
+  q->bind(4, d.key);
+  q->bind(5, std::string(to_string(d.status)));
+  q->bind(6, d.attempts);
+  q->bind(7, d.last_error);
+  q->bind(8, static_cast<int64_t>(to_unix(d.created_at)));
+  bind_opt_time(*q, 9, d.next_attempt_at);
+  bind_opt_time(*q, 10, d.delivered_at);
+  q->exec();
+  d.id = db.getLastInsertRowid();
+}
+}  // namespace
+
+namespace {
+std::vector<Delivery> query_deliveries(SQLite::Database& db, const std::string& where, std::optional<int64_t> arg,
+                                       const char* hint = "") {
+  SQLite::Statement q(db, fmt::format("SELECT {} FROM deliveries d{} JOIN escalations x ON x.id = d.escalation_id "
                                       "WHERE {} ORDER BY d.id",
-                                      kDeliveryColumns, where));
+                                      kDeliveryColumns, hint, where));
   if (arg) q.bind(1, *arg);
   std::vector<Delivery> out;
   while (q.executeStep()) out.push_back(read_delivery(q));
@@ -726,7 +1156,10 @@ std::vector<Delivery> Store::deliveries(std::int64_t escalation_id) {
 }
 
 std::vector<Delivery> Store::pending_deliveries() {
-  return guarded("reading the outbox", [&] { return query_deliveries(impl_->db, "d.status = 'pending'", std::nullopt); });
+  // The few pending ones, from their partial index, not a scan of all.
+  return guarded("reading the outbox", [&] {
+    return query_deliveries(impl_->db, "d.status = 'pending'", std::nullopt, " INDEXED BY deliveries_pending");
+  });
 }
 
 void Store::update_delivery(const Delivery& d) {
@@ -769,7 +1202,8 @@ bool Store::claim_delivery(std::int64_t id, int pid, std::int64_t until, std::in
 
 std::vector<Case> Store::open_unescalated() {
   return guarded("reading open cases", [&] {
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM cases c WHERE c.status = 'open' ORDER BY c.created_at",
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open' "
+                                               "ORDER BY c.created_at",
                                                kCaseColumns));
     std::vector<Case> out;
     while (q.executeStep()) out.push_back(read_case(q));
@@ -782,7 +1216,8 @@ std::vector<EscalatedCase> Store::escalated_cases() {
     SQLite::Statement q(
         impl_->db,
         fmt::format("SELECT {}, {}, (SELECT max(e.at) FROM entries e WHERE e.case_id = c.id AND e.kind IN "
-                    "('notice','update','contact')) FROM cases c JOIN escalations x ON x.case_id = c.id "
+                    "('notice','update','contact')) FROM cases c INDEXED BY cases_active "
+                    "JOIN escalations x ON x.case_id = c.id "
                     "AND x.level = (SELECT max(level) FROM escalations WHERE case_id = c.id) "
                     "WHERE c.status = 'escalated' ORDER BY x.at",
                     kCaseColumns, kEscalationColumns));
@@ -872,71 +1307,114 @@ void Store::for_each_record(std::optional<Time> since, const std::function<void(
   });
 }
 
+namespace {
+
+// True when a row matches; the statement takes one bound value.
+template <class T>
+bool exists(SQLite::Statement& stmt, const T& value) {
+  Reused q(stmt);
+  q->bind(1, value);
+  return q->executeStep();
+}
+
+bool is_constraint(const SQLite::Exception& e) { return (e.getErrorCode() & 0xff) == SQLITE_CONSTRAINT; }
+
+}  // namespace
+
 Store::Upsert Store::upsert_record(const CaseRecord& r) {
   return guarded("importing", [&] {
-    auto& db = impl_->db;
-    auto existing = find_case_by_uuid(r.c.uuid);
-    if (existing && existing->updated_at >= r.c.updated_at) return Upsert::kept;  // ours is as new or newer
+    auto& impl = *impl_;
+    auto& db = impl.db;
+    auto exists_in = [&](const char* sql, const auto& value) { return exists(impl.cached(sql), value); };
+    if (!impl.bulk && sqlite3_get_autocommit(db.getHandle()) == 0) impl.begin_bulk();
+    std::optional<std::pair<int64_t, int64_t>> existing;  // id, updated_at
+    {
+      Reused q(impl.cached("SELECT id, updated_at FROM cases WHERE uuid = ?"));
+      q->bind(1, r.c.uuid);
+      if (q->executeStep()) existing.emplace(q->getColumn(0).getInt64(), q->getColumn(1).getInt64());
+    }
+    if (existing && existing->second >= to_unix(r.c.updated_at)) return Upsert::kept;  // ours is as new or newer
     Case c = r.c;
     if (existing) {
-      SQLite::Statement del(db, "DELETE FROM cases WHERE id = ?");
-      del.bind(1, static_cast<int64_t>(existing->id));
-      del.exec();
-      c.id = existing->id;
-    } else if (get_case(c.id)) {
+      if (impl.bulk) impl.forget_case(existing->first);
+      Reused del(impl.cached("DELETE FROM cases WHERE id = ?"));
+      del->bind(1, existing->first);
+      del->exec();
+      c.id = existing->first;
+    } else if (c.id > 0 && exists_in("SELECT 1 FROM cases WHERE id = ?", static_cast<int64_t>(c.id))) {
       c.id = 0;  // the number is taken here by another case: take a new one
     }
-    if (!c.ref.empty()) {
-      auto other = find_case_by_ref(c.ref);
-      if (other) c.ref.clear();  // refs are unique; keep the local case's
-    }
-    insert_case(c);
-    auto free_id = [&](const char* table, int64_t id) {
-      if (id <= 0) return false;
-      SQLite::Statement q(db, fmt::format("SELECT 1 FROM {} WHERE id = ?", table));
-      q.bind(1, id);
-      return !q.executeStep();
-    };
-    auto uuid_taken = [&](const char* table, const std::string& uuid) {
-      SQLite::Statement q(db, fmt::format("SELECT 1 FROM {} WHERE uuid = ?", table));
-      q.bind(1, uuid);
-      return q.executeStep();
-    };
+    if (!c.ref.empty() && exists_in("SELECT 1 FROM cases WHERE ref = ?", c.ref))
+      c.ref.clear();  // refs are unique; keep the local case's
+    insert_case_raw(db, impl.cached(kInsertCase), c);
+    if (impl.bulk) impl.added_case(c.id);
+    // Each row is first inserted as it comes; only when that breaks a
+    // constraint (its id or UUID is taken here) is it checked and changed.
     for (Entry e : r.entries) {
       e.case_id = c.id;
-      if (!free_id("entries", e.id)) e.id = 0;
-      if (uuid_taken("entries", e.uuid)) e.uuid = new_uuid();
-      insert_entry(e);
+      bool done = false;
+      try {
+        insert_entry_raw(db, impl.cached(kInsertEntry), e);
+        done = true;
+      } catch (const SQLite::Exception& x) {
+        if (!is_constraint(x)) throw;
+      }
+      if (!done) {
+        if (e.id > 0 && exists_in("SELECT 1 FROM entries WHERE id = ?", static_cast<int64_t>(e.id))) e.id = 0;
+        // Without the index, end_bulk() settles shared UUIDs.
+        if (impl.deferred_index.empty() && exists_in("SELECT 1 FROM entries WHERE uuid = ?", e.uuid))
+          e.uuid = new_uuid();
+        insert_entry_raw(db, impl.cached(kInsertEntry), e);
+      }
+      if (impl.bulk) impl.added_entry(e.id);
     }
+    if (impl.bulk) impl.count_entries(r.entries.size());
     std::map<int64_t, int64_t> escalation_ids;
     for (Escalation x : r.escalations) {
       const auto old = x.id;
       x.case_id = c.id;
-      if (!free_id("escalations", x.id)) x.id = 0;
-      if (uuid_taken("escalations", x.uuid)) x.uuid = new_uuid();
-      insert_escalation(x);
+      bool done = false;
+      try {
+        insert_escalation_raw(db, impl.cached(kInsertEscalation), x);
+        done = true;
+      } catch (const SQLite::Exception& ex) {
+        if (!is_constraint(ex)) throw;
+      }
+      if (!done) {
+        if (x.id > 0 && exists_in("SELECT 1 FROM escalations WHERE id = ?", static_cast<int64_t>(x.id))) x.id = 0;
+        if (exists_in("SELECT 1 FROM escalations WHERE uuid = ?", x.uuid)) x.uuid = new_uuid();
+        insert_escalation_raw(db, impl.cached(kInsertEscalation), x);
+      }
       escalation_ids[old] = x.id;
     }
     for (Delivery d : r.deliveries) {
       auto it = escalation_ids.find(d.escalation_id);
       if (it == escalation_ids.end()) continue;
       d.escalation_id = it->second;
-      if (!free_id("deliveries", d.id)) d.id = 0;
-      SQLite::Statement k(db, "SELECT 1 FROM deliveries WHERE key = ?");
-      k.bind(1, d.key);
-      if (k.executeStep()) continue;
-      insert_delivery(d);
+      try {
+        insert_delivery_raw(db, impl.cached(kInsertDelivery), d);
+        continue;
+      } catch (const SQLite::Exception& x) {
+        if (!is_constraint(x)) throw;
+      }
+      if (d.id > 0 && exists_in("SELECT 1 FROM deliveries WHERE id = ?", static_cast<int64_t>(d.id))) d.id = 0;
+      if (exists_in("SELECT 1 FROM deliveries WHERE key = ?", d.key)) continue;
+      insert_delivery_raw(db, impl.cached(kInsertDelivery), d);
     }
     return existing ? Upsert::replaced : Upsert::added;
   });
 }
 
 std::string Store::integrity_check() {
-  return guarded("checking the database", [&] { return impl_->db.execAndGet("PRAGMA integrity_check").getString(); });
+  return guarded("checking the database", [&] {
+    impl_->settle();
+    return impl_->db.execAndGet("PRAGMA integrity_check").getString();
+  });
 }
 
 std::string Store::fts_integrity_check() {
   return guarded("checking the search index", [&]() -> std::string {
+    impl_->settle();
     try {
       impl_->db.exec("INSERT INTO entry_fts(entry_fts) VALUES('integrity-check')");
       impl_->db.exec("INSERT INTO case_fts(case_fts) VALUES('integrity-check')");

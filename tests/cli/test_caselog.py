@@ -250,6 +250,13 @@ class CaseLog(EscTest):
                 plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
                 self.assertLessEqual(len(plain), int(width), line)
 
+    def test_completion_never_creates_a_database(self):
+        self.assertEqual(self.ok("__complete", "cases").out, "")
+        self.assertFalse(os.path.exists(self.db))
+        self.new_case("Open one")
+        self.assertEqual(self.ok("__complete", "cases").out, "1\tOpen one\n")
+        self.assertEqual(self.ok("__complete", "cases", "resolved").out, "")
+
     def test_init_writes_a_config_that_passes_check(self):
         r = self.ok("init")
         self.assertTrue(os.path.exists(self.config_file))
