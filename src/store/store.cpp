@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <cmath>
 #include <unordered_map>
@@ -62,6 +63,7 @@ auto guarded(const char* doing, F&& f) -> decltype(f()) {
 std::string to_json_array(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
 
 std::vector<std::string> from_json_array(const std::string& s) {
+  if (s == "[]") return {};  // most cases: no parse
   auto j = nlohmann::json::parse(s, nullptr, false);
   std::vector<std::string> out;
   if (j.is_array())
@@ -478,6 +480,8 @@ void Store::Impl::begin_bulk() {
   // cache holds anyway).
   const auto rows = db.execAndGet("SELECT ifnull(max(id), 0) FROM main.entries").getInt64();
   bulk_defer_after = std::max<std::int64_t>(20000, rows / 8);
+  if (db.execAndGet("SELECT count(*) FROM main.sqlite_master WHERE type = 'index' AND name = 'entries_uuid'").getInt() == 0)
+    bulk_defer_after = std::numeric_limits<std::int64_t>::max();
   deferred_index.clear();
 }
 
@@ -947,54 +951,105 @@ std::vector<SearchHit> Store::search(const std::string& query, const std::string
   const std::string match = fts_query(query);
   if (match.empty()) return {};
   // Ranking every hit of a very common word costs seconds on a large log, so
-  // bm25 ranks the newest kCap hits of each index; "best match" is best
-  // among those. --newest skips ranking altogether.
+  // esc_rank (bm25) ranks the newest kCap hits of each index; "best match"
+  // is best among those.
   constexpr int kCap = 2000;
   return guarded("searching", [&] {
     impl_->settle();
+    const char* rank = impl_->rank_function();
     std::vector<SearchHit> hits;
-    {
-      SQLite::Statement q(
-          impl_->db,
-          "WITH hits AS (SELECT rowid AS id, bm25(entry_fts) AS r FROM entry_fts WHERE entry_fts MATCH ?1 "
-          "ORDER BY rowid DESC LIMIT ?2) "
-          "SELECT e.id, e.case_id, e.kind, e.at, c.title, hits.r FROM hits JOIN entries e ON e.id = hits.id "
-          "JOIN cases c ON c.id = e.case_id WHERE (?3 = '' OR e.kind = ?3)");
-      q.bind(1, match);
-      q.bind(2, kCap);
-      q.bind(3, kind);
-      while (q.executeStep()) {
+    if (kind.empty() && !newest_first) {
+      // Best match of any kind, the usual search: rank from the indexes
+      // alone, and read entries and cases only for the hits shown.
+      struct Candidate {
+        double rank;
+        std::int64_t id;
+        bool title;
+      };
+      std::vector<Candidate> candidates;
+      for (const char* index : {"entry_fts", "case_fts"}) {
+        SQLite::Statement q(impl_->db, fmt::format("SELECT rowid, {0}({1}) FROM {1} WHERE {1} MATCH ?1 "
+                                                   "ORDER BY rowid DESC LIMIT ?2",
+                                                   rank, index));
+        q.bind(1, match);
+        q.bind(2, kCap);
+        const bool title = std::strcmp(index, "case_fts") == 0;
+        while (q.executeStep())  // a title match weighs double
+          candidates.push_back({q.getColumn(1).getDouble() * (title ? 2.0 : 1.0), q.getColumn(0).getInt64(), title});
+      }
+      std::stable_sort(candidates.begin(), candidates.end(),
+                       [](const auto& a, const auto& b) { return a.rank < b.rank; });
+      for (const auto& c : candidates) {
+        if (limit > 0 && hits.size() >= static_cast<size_t>(limit)) break;
         SearchHit h;
-        h.entry_id = q.getColumn(0).getInt64();
-        h.case_id = q.getColumn(1).getInt64();
-        h.kind = q.getColumn(2).getString();
-        h.at = from_unix(q.getColumn(3).getInt64());
-        h.title = q.getColumn(4).getString();
-        h.rank = q.getColumn(5).getDouble();
+        h.rank = c.rank;
+        if (!c.title) {
+          h.entry_id = c.id;
+          Reused q(impl_->cached("SELECT e.case_id, e.kind, e.at, c.title FROM entries e "
+                                 "JOIN cases c ON c.id = e.case_id WHERE e.id = ?"));
+          q->bind(1, static_cast<int64_t>(h.entry_id));
+          if (!q->executeStep()) continue;
+          h.case_id = q->getColumn(0).getInt64();
+          h.kind = q->getColumn(1).getString();
+          h.at = from_unix(q->getColumn(2).getInt64());
+          h.title = q->getColumn(3).getString();
+        } else {
+          h.case_id = c.id;
+          h.kind = "title";
+          Reused q(impl_->cached("SELECT updated_at, title FROM cases WHERE id = ?"));
+          q->bind(1, static_cast<int64_t>(h.case_id));
+          if (!q->executeStep()) continue;
+          h.at = from_unix(q->getColumn(0).getInt64());
+          h.title = q->getColumn(1).getString();
+        }
         hits.push_back(std::move(h));
       }
-    }
-    if (kind.empty() || kind == "title") {
-      SQLite::Statement q(impl_->db,
-                          "WITH hits AS (SELECT rowid AS id, bm25(case_fts) AS r FROM case_fts WHERE case_fts MATCH ?1 "
-                          "ORDER BY rowid DESC LIMIT ?2) "
-                          "SELECT c.id, c.updated_at, c.title, hits.r FROM hits JOIN cases c ON c.id = hits.id");
-      q.bind(1, match);
-      q.bind(2, kCap);
-      while (q.executeStep()) {
-        SearchHit h;
-        h.case_id = q.getColumn(0).getInt64();
-        h.kind = "title";
-        h.at = from_unix(q.getColumn(1).getInt64());
-        h.title = q.getColumn(2).getString();
-        h.rank = q.getColumn(3).getDouble() * 2.0;  // a title match weighs double
-        hits.push_back(std::move(h));
+    } else {
+      {
+        SQLite::Statement q(
+            impl_->db,
+            fmt::format("WITH hits AS (SELECT rowid AS id, {}(entry_fts) AS r FROM entry_fts WHERE entry_fts MATCH ?1 "
+                        "ORDER BY rowid DESC LIMIT ?2) "
+                        "SELECT e.id, e.case_id, e.kind, e.at, c.title, hits.r FROM hits JOIN entries e ON e.id = hits.id "
+                        "JOIN cases c ON c.id = e.case_id WHERE (?3 = '' OR e.kind = ?3)",
+                        rank));
+        q.bind(1, match);
+        q.bind(2, kCap);
+        q.bind(3, kind);
+        while (q.executeStep()) {
+          SearchHit h;
+          h.entry_id = q.getColumn(0).getInt64();
+          h.case_id = q.getColumn(1).getInt64();
+          h.kind = q.getColumn(2).getString();
+          h.at = from_unix(q.getColumn(3).getInt64());
+          h.title = q.getColumn(4).getString();
+          h.rank = q.getColumn(5).getDouble();
+          hits.push_back(std::move(h));
+        }
       }
+      if (kind.empty() || kind == "title") {
+        SQLite::Statement q(impl_->db,
+                            fmt::format("WITH hits AS (SELECT rowid AS id, {}(case_fts) AS r FROM case_fts "
+                                        "WHERE case_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2) "
+                                        "SELECT c.id, c.updated_at, c.title, hits.r FROM hits JOIN cases c ON c.id = hits.id",
+                                        rank));
+        q.bind(1, match);
+        q.bind(2, kCap);
+        while (q.executeStep()) {
+          SearchHit h;
+          h.case_id = q.getColumn(0).getInt64();
+          h.kind = "title";
+          h.at = from_unix(q.getColumn(1).getInt64());
+          h.title = q.getColumn(2).getString();
+          h.rank = q.getColumn(3).getDouble() * 2.0;  // a title match weighs double
+          hits.push_back(std::move(h));
+        }
+      }
+      if (newest_first)
+        std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.at > b.at; });
+      else
+        std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.rank < b.rank; });
     }
-    if (newest_first)
-      std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.at > b.at; });
-    else
-      std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.rank < b.rank; });
     if (limit > 0 && hits.size() > static_cast<size_t>(limit)) hits.resize(static_cast<size_t>(limit));
     // Snippets only for what is shown.
     SQLite::Statement se(impl_->db,
