@@ -19,9 +19,9 @@ struct ChecklistItem {
 
 struct ChannelConfig {
   std::string name;
-  std::string type;    // stdout | file | command | smtp | webhook | pagerduty
-  std::string format;  // webhook: slack | teams | mattermost | discord | generic
-  std::string url;     // smtp server; pagerduty endpoint (not secret)
+  std::string type;               // stdout | file | command | smtp | webhook | pagerduty
+  std::string format;             // webhook: slack | teams | mattermost | discord | generic
+  std::string url;                // smtp server; pagerduty endpoint (not secret)
   std::string url_env, url_file;  // webhook URL, a secret
   std::string from;
   std::vector<std::string> to;
@@ -53,9 +53,12 @@ struct Config {
   std::string database_path;  // as written, "~" not yet expanded
   std::vector<std::string> severities{"critical", "high", "medium", "low"};
   std::string default_severity = "medium";
-  std::vector<std::string> triggers{"beyond-scope",      "needs-resources",
-                                    "time-sensitive",    "sla-breach",
-                                    "high-severity",     "legal-compliance",
+  std::vector<std::string> triggers{"beyond-scope",
+                                    "needs-resources",
+                                    "time-sensitive",
+                                    "sla-breach",
+                                    "high-severity",
+                                    "legal-compliance",
                                     "unresolved-after-intervention"};
   std::vector<PathConfig> paths;
   std::string default_path;

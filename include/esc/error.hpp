@@ -32,18 +32,12 @@ class Error : public std::runtime_error {
   std::string hint_;
 };
 
-inline Error usage_error(const std::string& m, std::string hint = {}) {
-  return Error(Exit::usage, m, std::move(hint));
-}
-inline Error data_error(const std::string& m, std::string hint = {}) {
-  return Error(Exit::data, m, std::move(hint));
-}
+inline Error usage_error(const std::string& m, std::string hint = {}) { return Error(Exit::usage, m, std::move(hint)); }
+inline Error data_error(const std::string& m, std::string hint = {}) { return Error(Exit::data, m, std::move(hint)); }
 inline Error not_found(const std::string& m, std::string hint = {}) {
   return Error(Exit::no_input, m, std::move(hint));
 }
-inline Error io_error(const std::string& m, std::string hint = {}) {
-  return Error(Exit::io, m, std::move(hint));
-}
+inline Error io_error(const std::string& m, std::string hint = {}) { return Error(Exit::io, m, std::move(hint)); }
 inline Error config_error(const std::string& m, std::string hint = {}) {
   return Error(Exit::config, m, std::move(hint));
 }

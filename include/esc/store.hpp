@@ -58,7 +58,7 @@ struct StatsRow {
   std::optional<Time> first_escalated_at;
   std::optional<Time> first_acked_at;
   std::string first_path;
-  bool forced = false;       // any escalation sent not ready
+  bool forced = false;                // any escalation sent not ready
   std::vector<Time> client_contacts;  // notice/update/contact entries, in time order
 };
 
@@ -93,8 +93,7 @@ class Store {
   // Entries
   void insert_entry(Entry& e);
   std::vector<Entry> entries(std::int64_t case_id);
-  std::vector<SearchHit> search(const std::string& query, const std::string& kind, int limit,
-                                bool newest_first);
+  std::vector<SearchHit> search(const std::string& query, const std::string& kind, int limit, bool newest_first);
   std::vector<LessonHit> lessons(const std::string& query, int limit);
 
   // Escalations and deliveries

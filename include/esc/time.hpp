@@ -24,10 +24,10 @@ std::optional<Seconds> parse_duration(std::string_view text);
 // ("2026-11-01", midnight UTC), or a duration meaning that long before `now`.
 std::optional<Time> parse_when(std::string_view text, Time now);
 
-std::string format_rfc3339(Time t);         // 2026-11-22T10:00:00Z
-std::string format_utc(Time t);             // 2026-11-22 10:00 UTC
-std::string format_local(Time t);           // 2026-11-22 11:00 (local zone)
-std::string format_duration(Seconds d);     // 45s, 12m, 3h 5m, 2d 4h
+std::string format_rfc3339(Time t);             // 2026-11-22T10:00:00Z
+std::string format_utc(Time t);                 // 2026-11-22 10:00 UTC
+std::string format_local(Time t);               // 2026-11-22 11:00 (local zone)
+std::string format_duration(Seconds d);         // 45s, 12m, 3h 5m, 2d 4h
 std::string format_relative(Time t, Time now);  // 3h ago, in 20m, just now
 
 inline std::int64_t to_unix(Time t) { return t.time_since_epoch().count(); }

@@ -8,8 +8,7 @@
 
 namespace esc::detail {
 
-DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const Payload& p,
-                               const std::string& key);
+DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key);
 DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p);
 DeliveryResult deliver_webhook(const ChannelConfig& ch, const Payload& p, const std::string& key);
 DeliveryResult deliver_pagerduty(const ChannelConfig& ch, const Payload& p);

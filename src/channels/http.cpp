@@ -12,7 +12,8 @@ namespace esc::detail {
 std::string scrub(std::string message, const std::vector<std::string>& secrets) {
   for (const auto& s : secrets) {
     if (s.size() < 4) continue;
-    for (size_t at = message.find(s); at != std::string::npos; at = message.find(s, at)) message.replace(at, s.size(), "[secret]");
+    for (size_t at = message.find(s); at != std::string::npos; at = message.find(s, at))
+      message.replace(at, s.size(), "[secret]");
   }
   return message;
 }
@@ -70,7 +71,8 @@ DeliveryResult post_json(const std::string& url, const std::string& body, const 
   curl_easy_setopt(h.get(), CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
-  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(timeout.count(), 10) * 1000));
+  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<long long>(timeout.count(), 10) * 1000));
   curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &response);

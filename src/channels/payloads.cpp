@@ -85,9 +85,12 @@ std::string encoded_words(const std::string& s) {
     while (i + take < s.size()) {
       size_t len = 1;
       unsigned char c = static_cast<unsigned char>(s[i + take]);
-      if (c >= 0xf0) len = 4;
-      else if (c >= 0xe0) len = 3;
-      else if (c >= 0xc0) len = 2;
+      if (c >= 0xf0)
+        len = 4;
+      else if (c >= 0xe0)
+        len = 3;
+      else if (c >= 0xc0)
+        len = 2;
       if (((take + len + 2) / 3) * 4 > 60) break;
       take += len;
     }
@@ -176,10 +179,17 @@ std::string slack_escape(const std::string& text) {
   std::string out;
   for (char ch : text) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -212,14 +222,22 @@ std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s,
           std::string name = arg.substr(i + 1, close - i - 1);
           std::string value;
           bool known = true;
-          if (name == "subject") value = header_safe(s.subject);
-          else if (name == "id") value = std::to_string(s.c.id);
-          else if (name == "severity") value = s.c.severity;
-          else if (name == "customer") value = header_safe(s.c.customer);
-          else if (name == "ref") value = header_safe(s.c.ref);
-          else if (name == "level") value = level;
-          else if (name == "key") value = key;
-          else known = false;
+          if (name == "subject")
+            value = header_safe(s.subject);
+          else if (name == "id")
+            value = std::to_string(s.c.id);
+          else if (name == "severity")
+            value = s.c.severity;
+          else if (name == "customer")
+            value = header_safe(s.c.customer);
+          else if (name == "ref")
+            value = header_safe(s.c.ref);
+          else if (name == "level")
+            value = level;
+          else if (name == "key")
+            value = key;
+          else
+            known = false;
           if (known) {
             a += value;
             i = close;
@@ -259,7 +277,8 @@ std::vector<std::string> slack_sections(const Summary& s) {
   row("Customer:", c.customer);
   row("Severity:", c.severity);
   row("Engineer:", c.engineer);
-  row("Opened:", fmt::format("{} ({} before this summary)", format_utc(c.created_at), format_duration(s.as_of - c.created_at)));
+  row("Opened:",
+      fmt::format("{} ({} before this summary)", format_utc(c.created_at), format_duration(s.as_of - c.created_at)));
   out.push_back(head);
   if (!s.forced_reason.empty())
     out.push_back("*Sent before the checklist was complete*\n" + slack_escape(inert(s.forced_reason)));
@@ -357,8 +376,11 @@ std::string cap(const std::string& s, size_t n) {
 
 json teams_card(const Summary& s) {
   json body = json::array();
-  body.push_back({{"type", "TextBlock"}, {"text", markdown_escape(inert(s.subject))}, {"weight", "Bolder"},
-                  {"size", "Medium"}, {"wrap", true}});
+  body.push_back({{"type", "TextBlock"},
+                  {"text", markdown_escape(inert(s.subject))},
+                  {"weight", "Bolder"},
+                  {"size", "Medium"},
+                  {"wrap", true}});
   json facts = json::array();
   auto fact = [&](const char* t, const std::string& v) {
     if (!v.empty()) facts.push_back({{"title", t}, {"value", markdown_escape(inert(v))}});
@@ -373,7 +395,8 @@ json teams_card(const Summary& s) {
   // The rest as one markdown block (Adaptive Cards render a markdown subset).
   std::string md = render_markdown(s);
   auto first_break = md.find("\n\n");
-  body.push_back({{"type", "TextBlock"}, {"text", md.substr(first_break == std::string::npos ? 0 : first_break + 2)},
+  body.push_back({{"type", "TextBlock"},
+                  {"text", md.substr(first_break == std::string::npos ? 0 : first_break + 2)},
                   {"wrap", true}});
   json card{{"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
             {"type", "AdaptiveCard"},
@@ -434,10 +457,11 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
         const size_t left_out = blocks.size() - 49;
         blocks.erase(blocks.begin() + 49, blocks.end());
         blocks.push_back({{"type", "section"},
-                          {"text", {{"type", "mrkdwn"},
-                                    {"text", fmt::format("_{} more part(s) of this summary did not fit in one Slack "
-                                                         "message: `esc summary {}` shows it all._",
-                                                         left_out, s.c.id)}}}});
+                          {"text",
+                           {{"type", "mrkdwn"},
+                            {"text", fmt::format("_{} more part(s) of this summary did not fit in one Slack "
+                                                 "message: `esc summary {}` shows it all._",
+                                                 left_out, s.c.id)}}}});
       }
       body = {{"text", slack_escape(inert(s.subject))}, {"blocks", blocks}};
     } else if (ch.format == "teams") {
@@ -465,7 +489,8 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
                 {"source", "esc"},
                 {"severity", pagerduty_severity(s.c.severity)},
                 {"custom_details", details}}}};
-    p = {fmt::format("PagerDuty event to {}", mask_url(ch.url.empty() ? "https://events.pagerduty.com/v2/enqueue" : ch.url)),
+    p = {fmt::format("PagerDuty event to {}",
+                     mask_url(ch.url.empty() ? "https://events.pagerduty.com/v2/enqueue" : ch.url)),
          "application/json", body.dump()};
   }
   return p;

@@ -53,8 +53,9 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
   if (auto u = read_secret(ch.username_env, ch.username_file)) user = *u;
   std::optional<std::string> password = read_secret(ch.password_env, ch.password_file);
   if ((!ch.password_env.empty() || !ch.password_file.empty()) && !password)
-    return {false, ch.password_env.empty() ? fmt::format("the password file {} is missing or empty", ch.password_file)
-                                           : fmt::format("${} is not set (it holds the SMTP password)", ch.password_env)};
+    return {false, ch.password_env.empty()
+                       ? fmt::format("the password file {} is missing or empty", ch.password_file)
+                       : fmt::format("${} is not set (it holds the SMTP password)", ch.password_env)};
   if (password) {
     // Also as AUTH LOGIN and AUTH PLAIN put it on the wire, should a server echo it.
     secrets.push_back(*password);
@@ -81,7 +82,8 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
   curl_easy_setopt(h.get(), CURLOPT_READDATA, &reader);
   curl_easy_setopt(h.get(), CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout.count() * 1000));
-  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(ch.timeout.count(), 10) * 1000));
+  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<long long>(ch.timeout.count(), 10) * 1000));
   curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
   std::string reply;
@@ -97,8 +99,9 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       why = fmt::format("timed out after {}s", ch.timeout.count());
     } else if (rc == CURLE_USE_SSL_FAILED && password) {
-      why = "the server does not offer STARTTLS, and the password is sent only over TLS "
-            "(use smtps:// or a server that offers STARTTLS)";
+      why =
+          "the server does not offer STARTTLS, and the password is sent only over TLS "
+          "(use smtps:// or a server that offers STARTTLS)";
     } else if (code >= 400 && !reply.empty()) {
       why = fmt::format("the server answered \"{}\"", inert(reply));
     }

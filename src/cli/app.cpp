@@ -1,5 +1,5 @@
-#include <csignal>
 #include <clocale>
+#include <csignal>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -121,8 +121,14 @@ int run(int argc, char** argv) {
       std::string first;
       for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--db" || a == "--config" || a == "--color") { ++i; continue; }
-        if (!a.starts_with("-")) { first = a; break; }
+        if (a == "--db" || a == "--config" || a == "--color") {
+          ++i;
+          continue;
+        }
+        if (!a.starts_with("-")) {
+          first = a;
+          break;
+        }
       }
       if (!first.empty() && !has_command(*app, first)) {
         msg = fmt::format("unknown command \"{}\"", first);

@@ -20,8 +20,8 @@ struct CheckOptions {
 std::string met_text(const ItemResult& i) {
   if (!i.met()) return i.required ? "missing (required)" : "missing (recommended)";
   const bool trigger = i.kinds.size() == 1 && i.kinds[0] == "trigger";
-  return fmt::format("{} {}{}", i.entries, trigger ? "trigger" : "entr", trigger ? (i.entries == 1 ? "" : "s")
-                                                                                   : (i.entries == 1 ? "y" : "ies"));
+  return fmt::format("{} {}{}", i.entries, trigger ? "trigger" : "entr",
+                     trigger ? (i.entries == 1 ? "" : "s") : (i.entries == 1 ? "y" : "ies"));
 }
 
 void print_readiness(Context& ctx, const Case& c, const Readiness& r) {
@@ -41,7 +41,8 @@ void print_readiness(Context& ctx, const Case& c, const Readiness& r) {
   // The question column is cut so that the status still fits the terminal.
   if (size_t width = out.width(); width && width > kw + 30) qw = std::min(qw, width - kw - 30);
   for (const auto& i : r.items) {
-    std::string mark = i.met() ? out.paint("[x]", Style::green) : out.paint("[ ]", i.required ? Style::red : Style::yellow);
+    std::string mark =
+        i.met() ? out.paint("[x]", Style::green) : out.paint("[ ]", i.required ? Style::red : Style::yellow);
     std::string q = truncate_to_width(inert(i.question), qw);
     s += fmt::format("  {} {}{}  {}{}  {}\n", mark, i.key, std::string(kw - display_width(i.key), ' '), q,
                      std::string(qw - display_width(q), ' '), out.paint(met_text(i), Style::dim));
@@ -50,7 +51,8 @@ void print_readiness(Context& ctx, const Case& c, const Readiness& r) {
   if (!r.ready()) {
     const auto* first = missing.front();
     if (first->kinds.size() == 1 && first->kinds[0] == "trigger")
-      out.hint(fmt::format("add a reason: `esc edit {} --trigger TRIGGER` ({})", c.id, join(ctx.config().triggers, ", ")));
+      out.hint(
+          fmt::format("add a reason: `esc edit {} --trigger TRIGGER` ({})", c.id, join(ctx.config().triggers, ", ")));
     else
       out.hint(fmt::format("answer on a terminal with `esc check {}`, or `esc log {} {} \"...\"`", c.id, c.id,
                            first->kinds.front()));
@@ -68,10 +70,11 @@ void walk(Context& ctx, Case& c, const Readiness& r) {
   std::cerr << fmt::format("{} item(s) to go. Answer each, or press Enter to skip it; Ctrl-D stops.\n", items.size());
   for (const auto* item : items) {
     const bool trigger = item->kinds.size() == 1 && item->kinds[0] == "trigger";
-    std::string question = fmt::format("\n[{}{}] {}", item->key, item->required ? "" : ", recommended",
-                                       item->question);
-    if (trigger) question += fmt::format("\n  (one or more of: {})", join(ctx.config().triggers, ", "));
-    else if (item->kinds.front() == "hypothesis") question += "\n  (recorded as unconfirmed)";
+    std::string question = fmt::format("\n[{}{}] {}", item->key, item->required ? "" : ", recommended", item->question);
+    if (trigger)
+      question += fmt::format("\n  (one or more of: {})", join(ctx.config().triggers, ", "));
+    else if (item->kinds.front() == "hypothesis")
+      question += "\n  (recorded as unconfirmed)";
     for (;;) {
       auto answer = ask(question);
       if (!answer) return;  // end of input: stop, keep what was recorded
@@ -144,8 +147,9 @@ void register_check(CLI::App& app, Context& ctx) {
   cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
   cmd->add_flag("--no-input", o->no_input, "Never ask; just report (exit 0 ready, 1 not)");
   add_format(cmd, o->format, {"text", "json"});
-  cmd->footer("Exit status: 0 when every required item is met, 1 when not.\n"
-              "Example:\n  esc check 12 --no-input && esc send 12");
+  cmd->footer(
+      "Exit status: 0 when every required item is met, 1 when not.\n"
+      "Example:\n  esc check 12 --no-input && esc send 12");
   cmd->callback([o, &ctx] { run_check(*o, ctx); });
 }
 

@@ -100,8 +100,9 @@ void register_completions(CLI::App& app, Context& ctx) {
       ->required()
       ->check(CLI::IsMember({"bash", "zsh", "fish"}))
       ->type_name("SHELL");
-  cmd->footer("Examples:\n  esc completions bash > ~/.local/share/bash-completion/completions/esc\n"
-              "  esc completions zsh > ~/.zfunc/_esc\n  esc completions fish > ~/.config/fish/completions/esc.fish");
+  cmd->footer(
+      "Examples:\n  esc completions bash > ~/.local/share/bash-completion/completions/esc\n"
+      "  esc completions zsh > ~/.zfunc/_esc\n  esc completions fish > ~/.config/fish/completions/esc.fish");
   cmd->callback([o] { std::cout << completion_script(o->shell); });
 
   auto c = std::make_shared<CompleteOptions>();

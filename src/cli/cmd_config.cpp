@@ -123,8 +123,9 @@ void run_show(Context& ctx) {
 void register_config(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("config", "Check, show or locate the config");
   cmd->require_subcommand(1);
-  cmd->footer("Examples:\n  esc config check        # exit 78 and file:line:column when something is wrong\n"
-              "  esc config show         # the effective config; secrets are never printed");
+  cmd->footer(
+      "Examples:\n  esc config check        # exit 78 and file:line:column when something is wrong\n"
+      "  esc config show         # the effective config; secrets are never printed");
   auto* check = cmd->add_subcommand("check", "Validate the config (exit 78 with file:line:column when wrong)");
   check->callback([&ctx] { run_check(ctx); });
   auto* show = cmd->add_subcommand("show", "Print the effective config; secrets are never shown");

@@ -63,16 +63,22 @@ void run_import(const ImportOptions& o, Context& ctx) {
       try {
         r = record_from_json(line);
       } catch (const nlohmann::json::exception& e) {
-        throw data_error(fmt::format("{}:{}: not valid JSON ({}); nothing was imported", o.file == "-" ? "stdin" : o.file,
-                                     number, e.what()));
+        throw data_error(fmt::format("{}:{}: not valid JSON ({}); nothing was imported",
+                                     o.file == "-" ? "stdin" : o.file, number, e.what()));
       } catch (const std::invalid_argument& e) {
-        throw data_error(fmt::format("{}:{}: {}; nothing was imported", o.file == "-" ? "stdin" : o.file, number,
-                                     e.what()));
+        throw data_error(
+            fmt::format("{}:{}: {}; nothing was imported", o.file == "-" ? "stdin" : o.file, number, e.what()));
       }
       switch (store.upsert_record(r)) {
-        case Store::Upsert::added: ++added; break;
-        case Store::Upsert::replaced: ++updated; break;
-        case Store::Upsert::kept: ++unchanged; break;
+        case Store::Upsert::added:
+          ++added;
+          break;
+        case Store::Upsert::replaced:
+          ++updated;
+          break;
+        case Store::Upsert::kept:
+          ++unchanged;
+          break;
       }
     }
     if (in->bad()) throw io_error("error reading the import");

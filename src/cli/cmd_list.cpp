@@ -20,8 +20,10 @@ struct ListOptions {
 
 void run_list(const ListOptions& o, Context& ctx) {
   CaseFilter f;
-  if (o.status == "active") f.statuses = {Status::open, Status::escalated};
-  else if (o.status != "all") f.statuses = {*parse_status(o.status)};
+  if (o.status == "active")
+    f.statuses = {Status::open, Status::escalated};
+  else if (o.status != "all")
+    f.statuses = {*parse_status(o.status)};
   if (!o.severity.empty()) f.severity = checked_severity(ctx, o.severity);
   f.customer = o.customer;
   f.tag = o.tag;
@@ -58,10 +60,10 @@ void run_list(const ListOptions& o, Context& ctx) {
     std::vector<std::vector<Style>> styles;
     for (const auto& c : cases) {
       std::string status(to_string(c.status));
-      rows.push_back({fmt::format("#{}", c.id), c.severity, status, c.customer, c.title,
-                      format_relative(c.updated_at, now)});
-      styles.push_back({Style::bold, out.severity_style(c.severity), out.status_style(status), Style::none,
-                        Style::none, Style::dim});
+      rows.push_back(
+          {fmt::format("#{}", c.id), c.severity, status, c.customer, c.title, format_relative(c.updated_at, now)});
+      styles.push_back({Style::bold, out.severity_style(c.severity), out.status_style(status), Style::none, Style::none,
+                        Style::dim});
     }
     out.table({{"ID", false, true}, {"SEV"}, {"STATUS"}, {"CUSTOMER"}, {"TITLE", true}, {"UPDATED"}}, rows, styles);
     if (more) out.hint(fmt::format("showing the {} most recently active; `--limit 0` shows all", o.limit));

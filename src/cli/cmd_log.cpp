@@ -48,8 +48,9 @@ void register_log(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<LogOptions>();
   auto* cmd = app.add_subcommand("log", "Add a timeline entry: a fact, a step taken, a hypothesis...");
   cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
-  cmd->add_option("kind", o->kind, "fact, diagnostic, step, contact, hypothesis, impact, outcome, notice, heads-up, "
-                                   "update or note")
+  cmd->add_option("kind", o->kind,
+                  "fact, diagnostic, step, contact, hypothesis, impact, outcome, notice, heads-up, "
+                  "update or note")
       ->required()
       ->type_name("KIND");
   cmd->add_option("text", o->text, "The text; `-` reads stdin; none opens $VISUAL/$EDITOR on a terminal")
@@ -58,9 +59,10 @@ void register_log(CLI::App& app, Context& ctx) {
   cmd->add_option("--state", o->state, "For a hypothesis: unconfirmed (default), confirmed, refuted")
       ->check(CLI::IsMember(hypothesis_states()))
       ->type_name("STATE");
-  cmd->footer("Examples:\n  esc log 12 fact \"Only cards issued in the EU fail; US cards pass\"\n"
-              "  esc log 12 step --at 2h \"Rolled back the 3-D Secure config\"\n"
-              "  kubectl logs checkout-7f9 | esc log 12 diagnostic -");
+  cmd->footer(
+      "Examples:\n  esc log 12 fact \"Only cards issued in the EU fail; US cards pass\"\n"
+      "  esc log 12 step --at 2h \"Rolled back the 3-D Secure config\"\n"
+      "  kubectl logs checkout-7f9 | esc log 12 diagnostic -");
   cmd->callback([o, &ctx] { run_log(*o, ctx); });
 }
 

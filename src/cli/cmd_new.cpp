@@ -63,8 +63,9 @@ void register_new(CLI::App& app, Context& ctx) {
   cmd->add_option("--ref", o->ref, "External reference, e.g. a ticket number (ZD-4411)")->type_name("REF");
   cmd->add_option("--trigger", o->triggers, "Why it may need escalating (repeatable)")->type_name("TRIGGER");
   cmd->add_option("--tag", o->tags, "A tag (repeatable)")->type_name("TAG");
-  cmd->footer("Example:\n  id=$(esc new \"Checkout fails for EU cards\" --customer \"ACME Corp\" --severity high \\\n"
-              "         --ref ZD-4411 --trigger sla-breach)");
+  cmd->footer(
+      "Example:\n  id=$(esc new \"Checkout fails for EU cards\" --customer \"ACME Corp\" --severity high \\\n"
+      "         --ref ZD-4411 --trigger sla-breach)");
   cmd->callback([o, &ctx] { run_new(*o, ctx); });
 }
 

@@ -42,10 +42,10 @@ void run_list(const OutboxOptions& o, Context& ctx) {
   const Time now = ctx.now();
   std::vector<std::vector<std::string>> rows;
   for (const auto& d : pending)
-    rows.push_back({std::to_string(d.id), fmt::format("#{}", d.case_id), d.channel, std::to_string(d.attempts),
-                    d.next_attempt_at ? (*d.next_attempt_at <= now ? "now" : format_relative(*d.next_attempt_at, now))
-                                      : "now",
-                    d.last_error});
+    rows.push_back(
+        {std::to_string(d.id), fmt::format("#{}", d.case_id), d.channel, std::to_string(d.attempts),
+         d.next_attempt_at ? (*d.next_attempt_at <= now ? "now" : format_relative(*d.next_attempt_at, now)) : "now",
+         d.last_error});
   out.table({{"DELIVERY", false, true}, {"CASE"}, {"CHANNEL"}, {"TRIES", false, true}, {"NEXT"}, {"LAST ERROR", true}},
             rows);
   out.hint("`esc outbox retry` delivers what is due; `esc outbox drop DELIVERY` gives one up");
@@ -95,8 +95,9 @@ void run_drop(const OutboxOptions& o, Context& ctx) {
     d->next_attempt_at.reset();
     store.update_delivery(*d);
     auto c = store.get_case(d->case_id);
-    if (c) add_entry(ctx, *c, "delivery", fmt::format("Delivery to {} dropped by hand after {} attempt(s).", d->channel,
-                                                      d->attempts));
+    if (c)
+      add_entry(ctx, *c, "delivery",
+                fmt::format("Delivery to {} dropped by hand after {} attempt(s).", d->channel, d->attempts));
   });
   ctx.out().info(fmt::format("Dropped delivery {}.", id));
 }
@@ -108,17 +109,21 @@ void register_outbox(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("outbox", "Deliveries not yet delivered; retry or drop them");
   add_format(cmd, o->format, {"table", "json", "csv"});
   cmd->require_subcommand(0, 1);
-  cmd->footer("Examples:\n  esc outbox --format json\n  esc outbox retry --all     # now, ignoring the back-off\n"
-              "  esc outbox drop 7");
+  cmd->footer(
+      "Examples:\n  esc outbox --format json\n  esc outbox retry --all     # now, ignoring the back-off\n"
+      "  esc outbox drop 7");
   auto* retry = cmd->add_subcommand("retry", "Deliver what is due (exit 75 while something is still pending)");
   retry->add_flag("--all", o->all, "Ignore the back-off: try every pending delivery now");
   retry->footer("For cron:\n  */5 * * * * esc outbox retry --quiet");
   auto* drop = cmd->add_subcommand("drop", "Give up on one delivery (recorded on the case)");
   drop->add_option("delivery", o->delivery, "Delivery number, from `esc outbox`")->required()->type_name("DELIVERY");
   cmd->callback([o, cmd, retry, drop, &ctx] {
-    if (retry->parsed()) run_retry(*o, ctx);
-    else if (drop->parsed()) run_drop(*o, ctx);
-    else run_list(*o, ctx);
+    if (retry->parsed())
+      run_retry(*o, ctx);
+    else if (drop->parsed())
+      run_drop(*o, ctx);
+    else
+      run_list(*o, ctx);
   });
 }
 

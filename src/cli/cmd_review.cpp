@@ -82,8 +82,8 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
   if (o.format == "csv") {
     std::cout << csv_row({"case", "title", "customer", "at", "lesson"});
     for (const auto& h : hits)
-      std::cout << csv_row({std::to_string(h.entry.case_id), h.case_title, h.customer, format_rfc3339(h.entry.at),
-                            h.entry.text});
+      std::cout << csv_row(
+          {std::to_string(h.entry.case_id), h.case_title, h.customer, format_rfc3339(h.entry.at), h.entry.text});
     return;
   }
   if (hits.empty()) {
@@ -93,8 +93,8 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& h : hits)
-    rows.push_back({fmt::format("#{}", h.entry.case_id), format_local(h.entry.at).substr(0, 10), h.case_title,
-                    h.entry.text});
+    rows.push_back(
+        {fmt::format("#{}", h.entry.case_id), format_local(h.entry.at).substr(0, 10), h.case_title, h.entry.text});
   ctx.out().table({{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}}, rows);
 }
 
@@ -108,7 +108,8 @@ void register_review(CLI::App& app, Context& ctx) {
   cmd->add_option("--improve", o->improve, "What to do better")->type_name("TEXT");
   cmd->add_option("--lesson", o->lessons, "A lesson for the team (repeatable)")->type_name("TEXT");
   cmd->add_flag("--no-input", o->no_input, "Never ask on the terminal");
-  cmd->footer("Example:\n  esc review 12 --worked \"HAR file attached up front\" --lesson \"Ask for the card's BIN first\"");
+  cmd->footer(
+      "Example:\n  esc review 12 --worked \"HAR file attached up front\" --lesson \"Ask for the card's BIN first\"");
   cmd->callback([o, &ctx] { run_review(*o, ctx); });
 
   auto l = std::make_shared<LessonsOptions>();

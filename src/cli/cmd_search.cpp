@@ -22,9 +22,12 @@ struct SearchOptions {
 std::string marked(const std::string& snippet, const std::string& open, const std::string& close) {
   std::string out;
   for (char ch : snippet) {
-    if (ch == '\x02') out += open;
-    else if (ch == '\x03') out += close;
-    else out += ch;
+    if (ch == '\x02')
+      out += open;
+    else if (ch == '\x03')
+      out += close;
+    else
+      out += ch;
   }
   return out;
 }

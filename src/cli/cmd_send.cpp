@@ -24,9 +24,9 @@ void run_send(const SendOptions& o, Context& ctx) {
   const Config& cfg = ctx.config();
   auto& out = ctx.out();
   if (o.force && trim(o.reason).empty())
-    throw usage_error("--force needs --reason: say why this goes out before it is ready",
-                      fmt::format("esc send {} --force --reason \"client's CFO on the phone, no time for the rest\"",
-                                  o.id));
+    throw usage_error(
+        "--force needs --reason: say why this goes out before it is ready",
+        fmt::format("esc send {} --force --reason \"client's CFO on the phone, no time for the rest\"", o.id));
   if (!o.force && !o.reason.empty()) throw usage_error("--reason goes with --force");
   const PathConfig* path = nullptr;
   if (!o.to.empty()) {
@@ -152,9 +152,10 @@ void register_send(CLI::App& app, Context& ctx) {
   cmd->add_flag("--dry-run", o->dry_run, "Print what would be sent, to which channel; record nothing");
   cmd->add_flag("--force", o->force, "Send although the checklist is incomplete (needs --reason)");
   cmd->add_option("--reason", o->reason, "Why it goes out unprepared (recorded)")->type_name("TEXT");
-  cmd->footer("Exit status: 0 delivered, 1 refused (not ready), 75 deferred (queued in the outbox).\n"
-              "Examples:\n  esc send 12 --dry-run\n  esc send 12 | mail -s \"escalation\" tier2@example.com\n"
-              "  esc send 12 --to engineering      # the next level, when tier2 does not answer");
+  cmd->footer(
+      "Exit status: 0 delivered, 1 refused (not ready), 75 deferred (queued in the outbox).\n"
+      "Examples:\n  esc send 12 --dry-run\n  esc send 12 | mail -s \"escalation\" tier2@example.com\n"
+      "  esc send 12 --to engineering      # the next level, when tier2 does not answer");
   cmd->callback([o, &ctx] { run_send(*o, ctx); });
 }
 

@@ -51,7 +51,8 @@ void run_show(const ShowOptions& o, Context& ctx) {
   if (!c.triggers.empty()) s += "triggers: " + inert(join(c.triggers, ", ")) + "\n";
   if (!c.tags.empty()) s += "tags: " + inert(join(c.tags, ", ")) + "\n";
   if (c.resolved_at)
-    s += fmt::format("resolved {}{}{}\n", format_local(*c.resolved_at), c.csat ? fmt::format(", CSAT {}/5", *c.csat) : "",
+    s += fmt::format("resolved {}{}{}\n", format_local(*c.resolved_at),
+                     c.csat ? fmt::format(", CSAT {}/5", *c.csat) : "",
                      c.unnecessary ? ", escalation marked unnecessary" : "");
 
   s += "\n" + out.paint("TIMELINE", Style::bold) + "\n";
@@ -59,7 +60,8 @@ void run_show(const ShowOptions& o, Context& ctx) {
   const std::string indent(16 + 2 + 12 + 2, ' ');
   const size_t text_width = width > indent.size() + 20 ? width - indent.size() : 40;
   for (const auto& e : entries) {
-    std::string head = fmt::format("{:<16}  {}  ", format_local(e.at), out.paint(fmt::format("{:<12}", e.kind), Style::cyan));
+    std::string head =
+        fmt::format("{:<16}  {}  ", format_local(e.at), out.paint(fmt::format("{:<12}", e.kind), Style::cyan));
     // A hypothesis's state and a review's part lead the text.
     std::string text = e.state.empty() ? e.text : fmt::format("({}) {}", e.state, e.text);
     bool first = true;
@@ -98,7 +100,8 @@ void register_show(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("show", "Show a case and its whole timeline");
   cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
   add_format(cmd, o->format, {"text", "json"});
-  cmd->footer("Example:\n  esc show ZD-4411\n  esc show 12 --format json | jq '.entries[] | select(.kind == \"step\")'");
+  cmd->footer(
+      "Example:\n  esc show ZD-4411\n  esc show 12 --format json | jq '.entries[] | select(.kind == \"step\")'");
   cmd->callback([o, &ctx] { run_show(*o, ctx); });
 }
 

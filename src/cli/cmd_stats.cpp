@@ -28,7 +28,8 @@ void run_stats(const StatsOptions& o, Context& ctx) {
   const Time now = ctx.now();
   std::optional<Time> since, until;
   if (!o.since.empty() && !(since = parse_when(o.since, now)))
-    throw usage_error(fmt::format("--since: \"{}\" is not a date, time or duration", o.since), "e.g. 2026-01-01 or 30d");
+    throw usage_error(fmt::format("--since: \"{}\" is not a date, time or duration", o.since),
+                      "e.g. 2026-01-01 or 30d");
   if (!o.until.empty() && !(until = parse_when(o.until, now)))
     throw usage_error(fmt::format("--until: \"{}\" is not a date, time or duration", o.until), "e.g. 2026-12-01");
   auto groups = compute_stats(ctx.store().stats_rows(since, until), o.by, ctx.config(), now);
@@ -72,15 +73,25 @@ void run_stats(const StatsOptions& o, Context& ctx) {
             pct(g.unnecessary_share()),
             g.csat_mean() ? fmt::format("{:.1f}", *g.csat_mean()) : "n/a"};
   };
-  const std::vector<std::string> names{"group",          "opened",          "escalated",      "resolved",
-                                       "escalation rate", "to escalate (median)", "to escalate (p90)",
-                                       "to acknowledge (median)", "to acknowledge (p90)", "to resolve (median)",
-                                       "to resolve (p90)", "sent unprepared", "client updates on time",
-                                       "unnecessary", "mean CSAT"};
+  const std::vector<std::string> names{"group",
+                                       "opened",
+                                       "escalated",
+                                       "resolved",
+                                       "escalation rate",
+                                       "to escalate (median)",
+                                       "to escalate (p90)",
+                                       "to acknowledge (median)",
+                                       "to acknowledge (p90)",
+                                       "to resolve (median)",
+                                       "to resolve (p90)",
+                                       "sent unprepared",
+                                       "client updates on time",
+                                       "unnecessary",
+                                       "mean CSAT"};
   if (o.format == "csv") {
     std::cout << csv_row({"group", "opened", "escalated", "resolved", "escalation_rate", "tte_median", "tte_p90",
-                          "tta_median", "tta_p90", "ttr_median", "ttr_p90", "forced_share",
-                          "client_update_compliance", "unnecessary_share", "csat_mean"});
+                          "tta_median", "tta_p90", "ttr_median", "ttr_p90", "forced_share", "client_update_compliance",
+                          "unnecessary_share", "csat_mean"});
     for (const auto& g : groups) std::cout << csv_row(row(g));
     return;
   }
@@ -97,9 +108,17 @@ void run_stats(const StatsOptions& o, Context& ctx) {
     auto r = row(g);
     rows.push_back({r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9], r[11], r[12], r[13], r[14]});
   }
-  ctx.out().table({{o.by == "month" ? "MONTH" : "GROUP", true}, {"OPEN", false, true}, {"ESC", false, true},
-                   {"RES", false, true}, {"RATE", false, true}, {"TTE", false, true}, {"TTA", false, true},
-                   {"TTR", false, true}, {"FORCED", false, true}, {"UPDATED", false, true}, {"UNNEC", false, true},
+  ctx.out().table({{o.by == "month" ? "MONTH" : "GROUP", true},
+                   {"OPEN", false, true},
+                   {"ESC", false, true},
+                   {"RES", false, true},
+                   {"RATE", false, true},
+                   {"TTE", false, true},
+                   {"TTA", false, true},
+                   {"TTR", false, true},
+                   {"FORCED", false, true},
+                   {"UPDATED", false, true},
+                   {"UNNEC", false, true},
                    {"CSAT", false, true}},
                   rows);
   ctx.out().hint("TTE/TTA/TTR are medians (--format json has p90s); FORCED = sent unprepared; UNNEC = unnecessary");

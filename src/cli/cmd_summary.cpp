@@ -45,7 +45,8 @@ void register_summary(CLI::App& app, Context& ctx) {
   cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
   add_format(cmd, o->format, {"text", "markdown", "json"});
   cmd->add_option("--to", o->to, "Write to this file (atomically) instead of stdout")->type_name("PATH");
-  cmd->footer("Example:\n  esc summary 12 | mail -s \"$(esc summary 12 --format json | jq -r .subject)\" tier2@example.com");
+  cmd->footer(
+      "Example:\n  esc summary 12 | mail -s \"$(esc summary 12 --format json | jq -r .subject)\" tier2@example.com");
   cmd->callback([o, &ctx] { run_summary(*o, ctx); });
 }
 

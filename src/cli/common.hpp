@@ -26,8 +26,8 @@ std::string checked_severity(Context& ctx, const std::string& s);
 void check_triggers(Context& ctx, const std::vector<std::string>& triggers);
 
 // Adds `e` to the case and bumps its updated_at, in the caller's transaction.
-void add_entry(Context& ctx, Case& c, const std::string& kind, const std::string& text,
-               const std::string& state = {}, std::optional<Time> at = std::nullopt);
+void add_entry(Context& ctx, Case& c, const std::string& kind, const std::string& text, const std::string& state = {},
+               std::optional<Time> at = std::nullopt);
 
 // The "--format" option with its allowed values.
 CLI::Option* add_format(CLI::App* cmd, std::string& target, const std::vector<std::string>& allowed);

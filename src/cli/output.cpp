@@ -44,16 +44,35 @@ std::string Output::paint(const std::string& s, Style style) const {
   if (!color_ || style == Style::none || s.empty()) return s;
   const char* code = "";
   switch (style) {
-    case Style::bold: code = "1"; break;
-    case Style::dim: code = "2"; break;
-    case Style::red: code = "31"; break;
-    case Style::red_bold: code = "1;31"; break;
-    case Style::yellow: code = "33"; break;
-    case Style::green: code = "32"; break;
-    case Style::blue: code = "34"; break;
-    case Style::magenta: code = "35"; break;
-    case Style::cyan: code = "36"; break;
-    case Style::none: break;
+    case Style::bold:
+      code = "1";
+      break;
+    case Style::dim:
+      code = "2";
+      break;
+    case Style::red:
+      code = "31";
+      break;
+    case Style::red_bold:
+      code = "1;31";
+      break;
+    case Style::yellow:
+      code = "33";
+      break;
+    case Style::green:
+      code = "32";
+      break;
+    case Style::blue:
+      code = "34";
+      break;
+    case Style::magenta:
+      code = "35";
+      break;
+    case Style::cyan:
+      code = "36";
+      break;
+    case Style::none:
+      break;
   }
   return fmt::format("\x1b[{}m{}\x1b[0m", code, s);
 }
@@ -100,8 +119,10 @@ void Output::table(const std::vector<Column>& columns, const std::vector<std::ve
     size_t fixed = 0;
     size_t flex = n;
     for (size_t i = 0; i < n; ++i) {
-      if (columns[i].flex) flex = i;
-      else fixed += w[i];
+      if (columns[i].flex)
+        flex = i;
+      else
+        fixed += w[i];
     }
     fixed += 2 * (n - 1);
     if (flex < n) {

@@ -77,7 +77,8 @@ const std::vector<ConfigKey>& config_keys() {
       {"channel", "password_file", "string", "", "smtp: file holding the password"},
       {"channel", "routing_key_env", "string", "", "pagerduty: environment variable holding the routing key"},
       {"channel", "routing_key_file", "string", "", "pagerduty: file holding the routing key"},
-      {"channel", "argv", "array", "", "command: program and arguments; {subject} {id} {severity} {customer} {ref} {level} {key} filled in"},
+      {"channel", "argv", "array", "",
+       "command: program and arguments; {subject} {id} {severity} {customer} {ref} {level} {key} filled in"},
       {"channel", "dir", "string", "", "file: folder that receives one file per delivery"},
       {"channel", "timeout", "duration", "30s", "how long one delivery attempt may take"},
       {"checklist", "key", "string", "", "the item's name"},
@@ -111,7 +112,9 @@ Config default_config() {
   c.paths.push_back(PathConfig{"default", {"stdout"}, std::nullopt, "", false});
   c.default_path = "default";
   c.channels.push_back(stdout_channel());
-  c.deadlines = {{"critical", Seconds{3600}}, {"high", Seconds{4 * 3600}}, {"medium", Seconds{86400}},
+  c.deadlines = {{"critical", Seconds{3600}},
+                 {"high", Seconds{4 * 3600}},
+                 {"medium", Seconds{86400}},
                  {"low", Seconds{3 * 86400}}};
   return c;
 }
@@ -162,9 +165,7 @@ std::string expand_home(const std::string& path) {
   return path;
 }
 
-bool config_path_explicit(const std::string& flag) {
-  return !flag.empty() || !env_or("ESC_CONFIG", "").empty();
-}
+bool config_path_explicit(const std::string& flag) { return !flag.empty() || !env_or("ESC_CONFIG", "").empty(); }
 
 std::filesystem::path config_path(const std::string& flag) {
   if (!flag.empty()) return flag;
@@ -231,7 +232,8 @@ class Reader {
   std::optional<std::vector<std::string>> strings(const toml::value& v, const std::string& what, bool one_ok) {
     if (one_ok && v.is_string()) return std::vector<std::string>{v.as_string().str};
     if (!v.is_array()) {
-      problem(v, fmt::format("{} must be {}", what, one_ok ? "a string or an array of strings" : "an array of strings"));
+      problem(v,
+              fmt::format("{} must be {}", what, one_ok ? "a string or an array of strings" : "an array of strings"));
       return std::nullopt;
     }
     std::vector<std::string> out;
@@ -324,8 +326,9 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
   Reader r(name, problems);
   if (!doc.is_table()) return cfg;
   const auto& top = doc.as_table();
-  r.unknown_keys(top, "", {"engineer", "database", "case", "privacy", "outbox", "path", "routing", "deadlines",
-                           "channel", "checklist", "redact"});
+  r.unknown_keys(top, "",
+                 {"engineer", "database", "case", "privacy", "outbox", "path", "routing", "deadlines", "channel",
+                  "checklist", "redact"});
 
   auto each = [&](const char* tname, auto&& fn) {
     auto it = top.find(tname);
@@ -350,8 +353,10 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
   each("case", [&](const std::string& k, const toml::value& v) {
     if (k == "severities") {
       if (auto s = r.strings(v, "case.severities", false)) {
-        if (s->empty()) r.problem(v, "case.severities must name at least one severity");
-        else cfg.severities = *s;
+        if (s->empty())
+          r.problem(v, "case.severities must name at least one severity");
+        else
+          cfg.severities = *s;
       }
     } else if (k == "triggers") {
       if (auto s = r.strings(v, "case.triggers", false)) cfg.triggers = *s;
@@ -425,8 +430,8 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
       if (ch.type.empty()) {
         r.problem(*tv, fmt::format("{}: type is required (expected {})", label, quoted_list(kChannelTypes)));
       } else if (!contains(kChannelTypes, ch.type)) {
-        r.problem(t.at("type"), fmt::format("{}: unknown type \"{}\" (expected {})", label, ch.type,
-                                            quoted_list(kChannelTypes)));
+        r.problem(t.at("type"),
+                  fmt::format("{}: unknown type \"{}\" (expected {})", label, ch.type, quoted_list(kChannelTypes)));
       } else if (ch.type == "file") {
         need(!ch.dir.empty(), "dir");
       }
@@ -479,8 +484,7 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
         if (auto s = r.strings(f->second, label + ": channel", true)) {
           p.channels = *s;
           for (const auto& c : p.channels)
-            if (!cfg.find_channel(c))
-              r.problem(f->second, fmt::format("{}: no channel named \"{}\"", label, c));
+            if (!cfg.find_channel(c)) r.problem(f->second, fmt::format("{}: no channel named \"{}\"", label, c));
         }
       } else {
         r.problem(*tv, fmt::format("{}: channel is required", label));
@@ -535,8 +539,8 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
         else if (cfg.is_severity(k))
           cfg.deadlines[k] = *d;
         else
-          r.problem(v, fmt::format("deadlines: \"{}\" is neither client_update_every nor a severity (expected {})",
-                                   k, quoted_list(cfg.severities)));
+          r.problem(v, fmt::format("deadlines: \"{}\" is neither client_update_every nor a severity (expected {})", k,
+                                   quoted_list(cfg.severities)));
       }
     }
   }
@@ -551,8 +555,10 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
       if (auto f = t.find("key"); f != t.end())
         if (auto s = r.str(f->second, "checklist.key")) item.key = *s;
       const std::string label = fmt::format("checklist item \"{}\"", item.key);
-      if (item.key.empty()) r.problem(*tv, "checklist: key is required");
-      else if (!seen.insert(item.key).second) r.problem(*tv, label + ": defined twice");
+      if (item.key.empty())
+        r.problem(*tv, "checklist: key is required");
+      else if (!seen.insert(item.key).second)
+        r.problem(*tv, label + ": defined twice");
       if (auto f = t.find("question"); f != t.end())
         if (auto s = r.str(f->second, label + ": question")) item.question = *s;
       if (item.question.empty()) r.problem(*tv, label + ": question is required");
@@ -595,8 +601,9 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
     }
   }
 
-  std::stable_sort(problems.begin(), problems.end(),
-                   [](const auto& a, const auto& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
+  std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
   return cfg;
 }
 
@@ -612,8 +619,9 @@ Config load_config(const std::string& flag) {
   std::vector<ConfigProblem> problems;
   Config cfg = parse_config(path, problems);
   if (!problems.empty()) {
-    std::string hint = problems.size() > 1 ? fmt::format("{} more problem(s): run `esc config check`", problems.size() - 1)
-                                           : "run `esc config check` after fixing it";
+    std::string hint = problems.size() > 1
+                           ? fmt::format("{} more problem(s): run `esc config check`", problems.size() - 1)
+                           : "run `esc config check` after fixing it";
     throw config_error(problems.front().str(), hint);
   }
   return cfg;

@@ -37,11 +37,8 @@ Readiness evaluate(const std::vector<ChecklistItem>& checklist, const Case& c, c
 nlohmann::json to_json(const Readiness& r) {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& i : r.items)
-    items.push_back({{"key", i.key},
-                     {"question", i.question},
-                     {"required", i.required},
-                     {"met", i.met()},
-                     {"entries", i.entries}});
+    items.push_back(
+        {{"key", i.key}, {"question", i.question}, {"required", i.required}, {"met", i.met()}, {"entries", i.entries}});
   return {{"case", r.case_id}, {"ready", r.ready()}, {"items", items}};
 }
 

@@ -31,8 +31,8 @@ json to_json(const Case& c) {
 }
 
 json to_json(const Entry& e) {
-  json j{{"id", e.id},   {"uuid", e.uuid},     {"kind", e.kind}, {"text", e.text},
-         {"at", format_rfc3339(e.at)}, {"author", e.author}};
+  json j{{"id", e.id},        {"uuid", e.uuid}, {"kind", e.kind}, {"text", e.text}, {"at", format_rfc3339(e.at)},
+         {"author", e.author}};
   j["state"] = e.state.empty() ? json(nullptr) : json(e.state);
   return j;
 }

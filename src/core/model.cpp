@@ -3,19 +3,22 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <array>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <random>
 
 namespace esc {
 
 std::string_view to_string(Status s) {
   switch (s) {
-    case Status::open: return "open";
-    case Status::escalated: return "escalated";
-    case Status::resolved: return "resolved";
+    case Status::open:
+      return "open";
+    case Status::escalated:
+      return "escalated";
+    case Status::resolved:
+      return "resolved";
   }
   return "open";
 }
@@ -29,9 +32,12 @@ std::optional<Status> parse_status(std::string_view s) {
 
 std::string_view to_string(DeliveryStatus s) {
   switch (s) {
-    case DeliveryStatus::pending: return "pending";
-    case DeliveryStatus::delivered: return "delivered";
-    case DeliveryStatus::dropped: return "dropped";
+    case DeliveryStatus::pending:
+      return "pending";
+    case DeliveryStatus::delivered:
+      return "delivered";
+    case DeliveryStatus::dropped:
+      return "dropped";
   }
   return "pending";
 }
@@ -62,12 +68,9 @@ constexpr std::array kUserKinds{
     KindInfo{"note", "anything else"},
 };
 constexpr std::array kSystemKinds{
-    KindInfo{"escalated", "the case was escalated"},
-    KindInfo{"acknowledged", "the next level acknowledged"},
-    KindInfo{"delivery", "a delivery succeeded or failed"},
-    KindInfo{"resolved", "the case was resolved"},
-    KindInfo{"reopened", "the case was reopened"},
-    KindInfo{"review", "the post-resolution review"},
+    KindInfo{"escalated", "the case was escalated"},        KindInfo{"acknowledged", "the next level acknowledged"},
+    KindInfo{"delivery", "a delivery succeeded or failed"}, KindInfo{"resolved", "the case was resolved"},
+    KindInfo{"reopened", "the case was reopened"},          KindInfo{"review", "the post-resolution review"},
 };
 
 template <size_t N>

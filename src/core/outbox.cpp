@@ -32,7 +32,9 @@ Attempt attempt_delivery(Store& store, const Config& cfg, std::int64_t delivery_
   const ChannelConfig* ch = cfg.find_channel(d->channel);
   const Seconds lease = (ch ? ch->timeout : Seconds{30}) + Seconds{30};
   bool claimed = false;
-  store.write([&] { claimed = store.claim_delivery(d->id, ::getpid(), wall_now() + lease.count(), wall_now(), process_alive); });
+  store.write([&] {
+    claimed = store.claim_delivery(d->id, ::getpid(), wall_now() + lease.count(), wall_now(), process_alive);
+  });
   if (!claimed) return a;
   a.attempted = true;
 

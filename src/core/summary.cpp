@@ -38,14 +38,22 @@ Summary build_summary(const Case& c, const std::vector<Entry>& entries, const st
   for (const auto& t : c.triggers) s.why.push_back({t, describe_trigger(t)});
   for (const auto& e : entries) {
     SummaryItem item{e.at, e.text, e.author, e.kind, e.state};
-    if (e.kind == "impact") s.impact.push_back(item);
-    else if (e.kind == "outcome") s.outcome.push_back(item);
-    else if (e.kind == "fact" || e.kind == "diagnostic") s.facts.push_back(item);
-    else if (e.kind == "step") s.steps.push_back(item);
-    else if (e.kind == "contact" || e.kind == "notice" || e.kind == "update") s.client.push_back(item);
-    else if (e.kind == "hypothesis") s.hypotheses.push_back(item);
-    else if (e.kind == "heads-up") s.heads_up.push_back(item);
-    else if (e.kind == "note") s.notes.push_back(item);
+    if (e.kind == "impact")
+      s.impact.push_back(item);
+    else if (e.kind == "outcome")
+      s.outcome.push_back(item);
+    else if (e.kind == "fact" || e.kind == "diagnostic")
+      s.facts.push_back(item);
+    else if (e.kind == "step")
+      s.steps.push_back(item);
+    else if (e.kind == "contact" || e.kind == "notice" || e.kind == "update")
+      s.client.push_back(item);
+    else if (e.kind == "hypothesis")
+      s.hypotheses.push_back(item);
+    else if (e.kind == "heads-up")
+      s.heads_up.push_back(item);
+    else if (e.kind == "note")
+      s.notes.push_back(item);
   }
   for (const auto& x : escalations) s.escalations.push_back({x.level, x.path, x.at, x.acked_at, x.acked_by});
   s.readiness = evaluate(cfg.checklist, c, entries);
@@ -190,8 +198,8 @@ void bullet(std::string& out, const std::string& mark, const std::string& text, 
   }
 }
 
-void text_section(std::string& out, const std::string& heading, const std::vector<SummaryItem>& items,
-                  const Case& c, std::size_t width, bool numbered) {
+void text_section(std::string& out, const std::string& heading, const std::vector<SummaryItem>& items, const Case& c,
+                  std::size_t width, bool numbered) {
   if (items.empty()) return;
   out += "\n" + heading + "\n";
   int n = 0;
@@ -253,7 +261,9 @@ std::string render_text(const Summary& s, std::size_t width) {
   text_section(out, "FACTS AND DIAGNOSTIC RESULTS", s.facts, c, width, false);
   text_section(out, "STEPS ALREADY TAKEN (in order)", s.steps, c, width, true);
   text_section(out, "CLIENT INTERACTIONS AND WHAT THE CLIENT WAS TOLD", s.client, c, width, false);
-  text_section(out, all_confirmed(s.hypotheses) ? "HYPOTHESIS - CONFIRMED" : "HYPOTHESIS - UNCONFIRMED: a suggestion, not a confirmed diagnosis",
+  text_section(out,
+               all_confirmed(s.hypotheses) ? "HYPOTHESIS - CONFIRMED"
+                                           : "HYPOTHESIS - UNCONFIRMED: a suggestion, not a confirmed diagnosis",
                s.hypotheses, c, width, false);
   text_section(out, "NEXT LEVEL FOREWARNED", s.heads_up, c, width, false);
   text_section(out, "NOTES", s.notes, c, width, false);
@@ -278,14 +288,29 @@ std::string markdown_escape(std::string_view s) {
     const char ch = s[i];
     const bool at_start = i == lead;
     switch (ch) {
-      case '<': out += "&lt;"; continue;
-      case '>': out += "&gt;"; continue;
-      case '&': out += "&amp;"; continue;
-      case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '~':
+      case '<':
+        out += "&lt;";
+        continue;
+      case '>':
+        out += "&gt;";
+        continue;
+      case '&':
+        out += "&amp;";
+        continue;
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '|':
+      case '~':
         out += '\\';
         out += ch;
         continue;
-      case '#': case '-': case '+':
+      case '#':
+      case '-':
+      case '+':
         if (at_start) out += '\\';
         out += ch;
         continue;

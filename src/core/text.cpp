@@ -41,9 +41,7 @@ size_t decode(std::string_view s, size_t i, char32_t& cp) {
 bool is_control(char32_t cp) { return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0); }
 
 // Bidirectional overrides can make text read differently from what it is.
-bool is_bidi_control(char32_t cp) {
-  return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
-}
+bool is_bidi_control(char32_t cp) { return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069); }
 
 int cp_width(char32_t cp) {
   if (cp == 0) return 0;
@@ -86,8 +84,7 @@ bool has_control_chars(std::string_view s, std::string_view allowed) {
     char32_t cp;
     size_t n = decode(s, i, cp);
     if (!n) return true;
-    if (is_control(cp) && !(cp < 0x80 && allowed.find(static_cast<char>(cp)) != std::string_view::npos))
-      return true;
+    if (is_control(cp) && !(cp < 0x80 && allowed.find(static_cast<char>(cp)) != std::string_view::npos)) return true;
     i += n;
   }
   return false;

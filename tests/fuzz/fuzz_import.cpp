@@ -27,8 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (store.fts_integrity_check() != "ok") std::abort();
   // What was stored exports to a record that parses again.
-  store.for_each_record(std::nullopt, [](const esc::CaseRecord& back) {
-    (void)esc::record_from_json(esc::to_json(back).dump());
-  });
+  store.for_each_record(std::nullopt,
+                        [](const esc::CaseRecord& back) { (void)esc::record_from_json(esc::to_json(back).dump()); });
   return 0;
 }

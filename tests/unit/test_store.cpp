@@ -3,9 +3,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 
 #include "esc/error.hpp"
 #include "esc/store.hpp"
@@ -119,10 +119,11 @@ TEST_CASE("full-text search finds titles and entries, and follows edits") {
   auto hits = s.search("ACS", "", 10, false);
   REQUIRE(hits.size() == 1);
   CHECK(hits[0].entry_id == e.id);
-  CHECK(hits[0].snippet.find("\x02" "ACS\x03") != std::string::npos);
+  CHECK(hits[0].snippet.find("\x02"
+                             "ACS\x03") != std::string::npos);
   CHECK(s.search("checkout", "", 10, false).front().kind == "title");
-  CHECK(s.search("time*", "", 10, false).size() == 1);          // prefix
-  CHECK(s.search("\"unbalanced", "", 10, false).empty());       // no FTS syntax error
+  CHECK(s.search("time*", "", 10, false).size() == 1);     // prefix
+  CHECK(s.search("\"unbalanced", "", 10, false).empty());  // no FTS syntax error
   CHECK(s.search("issuer-side OR ACS", "", 10, false).size() == 1);
   CHECK(s.search("ACS", "step", 10, false).empty());
   c.title = "Renamed";

@@ -151,7 +151,8 @@ TEST_CASE("markdown escapes what would be markup, and text stays inert") {
   Config cfg = default_config();
   Case c = sample_case();
   c.title = "<b>bold</b> *x* [link](http://x)";
-  auto s = build_summary(c, {entry("fact", "# not a heading\n- not a list\n1. not numbered\n<script>", 1)}, {}, cfg, t0);
+  auto s =
+      build_summary(c, {entry("fact", "# not a heading\n- not a list\n1. not numbered\n<script>", 1)}, {}, cfg, t0);
   auto md = render_markdown(s);
   CHECK(md.find("<b>") == std::string::npos);
   CHECK(md.find("&lt;b&gt;bold&lt;/b&gt; \\*x\\* \\[link\\](http://x)") != std::string::npos);

@@ -33,7 +33,8 @@ TEST_CASE("inert() neutralises terminal escapes") {
   CHECK(shown.starts_with("^[]52;"));
   CHECK(inert("a\nb") == "a b");
   CHECK(inert("a\nb", true) == "a\nb");
-  CHECK(inert("\xc2\x9b" "2J") == "\\u009b2J");  // C1 CSI
+  CHECK(inert("\xc2\x9b"
+              "2J") == "\\u009b2J");  // C1 CSI
   CHECK(inert("\xff") == "\xef\xbf\xbd");
   CHECK(inert("\u202e") == "\\u202e");  // right-to-left override
 }
