@@ -1,5 +1,6 @@
 // Runs a command many times and prints, for each timed run, its wall time,
-// peak resident memory, CPU time and exit code: "ns kib cpu_ns code".
+// peak resident memory, CPU time and exit code: "ns kib cpu_ns code". A run
+// that exits with more than 1 is printed, warm-up or not, and ends the loop.
 // Small on purpose: a child's peak memory counts the memory of the process
 // that started it, until exec.
 //
@@ -78,8 +79,9 @@ int main(int argc, char** argv) {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     const long long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
                           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
-    if (n >= warmup) std::printf("%lld %ld %lld %d\n", t1 - t0, ru.ru_maxrss, cpu, code);
-    if (code != 0 && code != 1) break;  // the caller decides whether 1 is a failure
+    const bool failed = code != 0 && code != 1;  // the caller decides whether 1 is a failure
+    if (n >= warmup || failed) std::printf("%lld %ld %lld %d\n", t1 - t0, ru.ru_maxrss, cpu, code);
+    if (failed) break;
   }
   return 0;
 }

@@ -422,7 +422,7 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
   const std::string fmt_name = ch.format.empty() ? "text" : ch.format;
   auto doc = [&]() -> std::string {
     if (fmt_name == "markdown") return render_markdown(s);
-    if (fmt_name == "json") return to_json(s).dump(2) + "\n";
+    if (fmt_name == "json") return to_json(s).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     return render_text(s);
   };
   if (ch.type == "stdout") {
@@ -478,7 +478,7 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
       body["idempotency_key"] = key;
     }
     p = {fmt::format("POST to the URL in {} ({})", ch.url_env.empty() ? ch.url_file : "$" + ch.url_env, ch.format),
-         "application/json", body.dump()};
+         "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
   } else if (ch.type == "pagerduty") {
     json details{{"case", s.c.id}, {"customer", s.c.customer}, {"ref", s.c.ref}, {"summary", render_text(s)}};
     json body{{"routing_key", "{routing_key}"},
@@ -491,7 +491,7 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
                 {"custom_details", details}}}};
     p = {fmt::format("PagerDuty event to {}",
                      mask_url(ch.url.empty() ? "https://events.pagerduty.com/v2/enqueue" : ch.url)),
-         "application/json", body.dump()};
+         "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
   }
   return p;
 }

@@ -102,7 +102,7 @@ void run_send(const SendOptions& o, Context& ctx) {
     x.forced = !ready;
     x.force_reason = ready ? "" : s.forced_reason;
     x.subject = s.subject;
-    x.snapshot = to_json(s).dump();
+    x.snapshot = to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     store.insert_escalation(x);
     for (const auto& name : channels) {
       Delivery d;

@@ -24,7 +24,7 @@ void run_summary(const SummaryOptions& o, Context& ctx) {
   Redactor(ctx.config()).apply(s);
   std::string text;
   if (o.format == "json")
-    text = to_json(s).dump(2) + "\n";
+    text = to_json(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   else if (o.format == "markdown")
     text = render_markdown(s);
   else

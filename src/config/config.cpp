@@ -14,6 +14,7 @@
 
 #include "esc/error.hpp"
 #include "esc/model.hpp"
+#include "esc/text.hpp"
 
 namespace esc {
 
@@ -287,13 +288,20 @@ class Reader {
 };
 
 std::string first_line(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
+  // toml11's message spans lines; the first one that says something is kept.
+  std::string line;
+  for (size_t start = 0; start < s.size() && trim(line).empty();) {
+    size_t end = s.find('\n', start);
+    line = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? s.size() : end + 1;
+  }
+  line = trim(line);
   if (line.starts_with("[error] ")) line = line.substr(8);
   if (line.starts_with("toml::")) {
     auto colon = line.find(": ");
     if (colon != std::string::npos) line = line.substr(colon + 2);
   }
-  return line;
+  return line.empty() ? std::string("not valid TOML") : line;
 }
 
 // Severity table keys, checked once severities are known.

@@ -13,7 +13,40 @@ namespace esc {
 
 using namespace std::chrono;
 
+namespace {
+
+bool digits(std::string_view s, size_t from, size_t n) {
+  if (from + n > s.size()) return false;
+  for (size_t i = from; i < from + n; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
+// RFC 3339's grammar, checked before any arithmetic: a four-digit year,
+// two-digit fields, at most nine fraction digits, Z or a +hh:mm offset
+// below 24h. What date::parse then reads can never overflow.
+bool rfc3339_shape(std::string_view s) {
+  if (!digits(s, 0, 4) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' || !digits(s, 8, 2))
+    return false;
+  if (!(s[10] == 'T' || s[10] == 't' || s[10] == ' ')) return false;
+  if (!digits(s, 11, 2) || s[13] != ':' || !digits(s, 14, 2) || s[16] != ':' || !digits(s, 17, 2)) return false;
+  size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    size_t start = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start || i - start > 9) return false;
+  }
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) return i + 1 == s.size();
+  if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+    return i + 6 == s.size() && digits(s, i + 1, 2) && s[i + 3] == ':' && digits(s, i + 4, 2) &&
+           (s[i + 1] - '0') * 10 + (s[i + 2] - '0') < 24;
+  return false;
+}
+
+}  // namespace
+
 std::optional<Time> parse_rfc3339(std::string_view text) {
+  if (!rfc3339_shape(text)) return std::nullopt;
   std::string s(text);
   // RFC 3339 allows a lower-case t and z; date::parse wants upper case.
   for (auto& ch : s)
@@ -66,13 +99,17 @@ std::optional<Seconds> parse_duration(std::string_view text) {
     total += n * unit;
     any = true;
   }
-  if (!any || total <= 0) return std::nullopt;
+  // Nothing esc measures spans more than a century; more is a typo.
+  if (!any || total <= 0 || total > 100LL * 366 * 86400) return std::nullopt;
   return Seconds{total};
 }
 
 std::optional<Time> parse_when(std::string_view text, Time now) {
   if (auto t = parse_rfc3339(text)) return t;
   if (auto d = parse_duration(text)) return now - *d;
+  if (text.size() != 10 || !digits(text, 0, 4) || text[4] != '-' || !digits(text, 5, 2) || text[7] != '-' ||
+      !digits(text, 8, 2))
+    return std::nullopt;
   std::istringstream in{std::string(text)};
   date::sys_days day;
   in >> date::parse("%F", day);

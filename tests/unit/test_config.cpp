@@ -123,6 +123,12 @@ TEST_CASE("syntax errors carry a position") {
   CHECK(p[0].line == 1);
 }
 
+TEST_CASE("every syntax error has a message (found by fuzz_config)") {
+  auto p = problems_of("[engineer]\nname = \"Dana\"\n[[path]]\nname = \"t\"\nchannel =nes]\nhigh = \"4h\"\n");
+  REQUIRE_FALSE(p.empty());
+  for (const auto& x : p) CHECK_FALSE(x.message.empty());
+}
+
 TEST_CASE("a checklist naming an unknown entry kind is an error") {
   auto s = only_problem("[[checklist]]\nkey = \"x\"\nquestion = \"?\"\nkinds = [\"facts\"]\n");
   CHECK(s.find("unknown entry kind \"facts\"") != std::string::npos);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "esc/channels.hpp"
 #include "esc/checklist.hpp"
 #include "esc/redact.hpp"
 #include "esc/summary.hpp"
@@ -163,6 +164,22 @@ TEST_CASE("markdown escapes what would be markup, and text stays inert") {
   c.title = "evil \x1b]52;c;aGk=\x07 title";
   auto t = render_text(build_summary(c, {}, {}, cfg, t0));
   CHECK(t.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("payloads stay valid JSON whatever bytes the text holds (found by fuzz_render)") {
+  Config cfg = default_config();
+  Case c = sample_case();
+  c.title = "broken \x98 byte";
+  auto s = build_summary(c, {entry("fact", "cut \xe6\x9d mid-sequence", 1)}, {}, cfg, t0);
+  for (const char* format : {"slack", "teams", "mattermost", "discord", "generic"}) {
+    ChannelConfig hook;
+    hook.type = "webhook";
+    hook.format = format;
+    hook.url_env = "X";
+    Payload p;
+    REQUIRE_NOTHROW(p = render_payload(hook, s, "key", t0));
+    CHECK(nlohmann::json::accept(p.body));
+  }
 }
 
 TEST_CASE("long lines wrap at the width, non-ASCII included") {

@@ -19,6 +19,11 @@ TEST_CASE("RFC 3339 times parse in UTC and with offsets") {
   CHECK_FALSE(parse_rfc3339("2026-13-01T00:00:00Z"));
   CHECK_FALSE(parse_rfc3339("2026-11-22T10:00:00Zjunk"));
   CHECK_FALSE(parse_rfc3339(""));
+  // Found by fuzz_parse: out-of-range fields must be refused before any arithmetic.
+  CHECK_FALSE(parse_rfc3339("99999-01-01T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-01-01T00:00:00+99:99"));
+  CHECK_FALSE(parse_rfc3339("2026-01-01T00:00:00.1234567890123Z"));
+  CHECK_FALSE(parse_rfc3339("2026-01-01T999:00:00Z"));
 }
 
 TEST_CASE("durations: single and combined units, nothing else") {
@@ -34,6 +39,7 @@ TEST_CASE("durations: single and combined units, nothing else") {
   CHECK_FALSE(parse_duration("-5m"));
   CHECK_FALSE(parse_duration("5y"));
   CHECK_FALSE(parse_duration("99999999999d"));
+  CHECK_FALSE(parse_duration("99999999w99999999w"));  // over a century
 }
 
 TEST_CASE("parse_when takes a time, a date, or a duration ago") {
