@@ -318,6 +318,11 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
   const std::string name = file.string();
   toml::value doc;
   try {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) {
+      problems.push_back({name, 0, 0, "is not a regular file"});
+      return cfg;
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       problems.push_back({name, 0, 0, "cannot be read"});
