@@ -77,8 +77,8 @@ int main(int argc, char** argv) {
     const long long t1 = now_ns();
     posix_spawn_file_actions_destroy(&fa);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    const long long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
-                          (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+    const long long cpu =
+        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
     const bool failed = code != 0 && code != 1;  // the caller decides whether 1 is a failure
     if (n >= warmup || failed) std::printf("%lld %ld %lld %d\n", t1 - t0, ru.ru_maxrss, cpu, code);
     if (failed) break;

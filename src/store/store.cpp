@@ -9,12 +9,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
-#include <cmath>
-#include <unordered_map>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "esc/error.hpp"
 #include "schema.hpp"
@@ -190,8 +190,10 @@ std::string fts_query(const std::string& text, bool any_word = false) {
     } else {
       std::string quoted = "\"";
       for (char ch : word) {
-        if (ch == '"') quoted += "\"\"";
-        else quoted += ch;
+        if (ch == '"')
+          quoted += "\"\"";
+        else
+          quoted += ch;
       }
       quoted += prefix ? "\"*" : "\"";
       if (!out.empty()) out += any_word && !out.ends_with(" OR") ? " OR " : " ";
@@ -216,8 +218,7 @@ void ensure_private_file(const std::filesystem::path& file) {
   auto dir = file.parent_path();
   if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
-    if (ec)
-      throw io_error(fmt::format("cannot create the database folder {}: {}", dir.string(), ec.message()));
+    if (ec) throw io_error(fmt::format("cannot create the database folder {}: {}", dir.string(), ec.message()));
     ::chmod(dir.c_str(), 0700);
   }
   if (!std::filesystem::exists(file, ec)) {
@@ -421,7 +422,7 @@ struct Store::Impl {
   std::int64_t bulk_entries = 0;
   std::int64_t bulk_defer_after = 0;
   std::string deferred_index;  // the SQL of entries_uuid, while it is dropped
-  const char* rank = nullptr;   // esc_rank, once registered (see rank_function())
+  const char* rank = nullptr;  // esc_rank, once registered (see rank_function())
 
   const char* rank_function() {
     if (!rank) rank = register_rank(db.getHandle());
@@ -480,7 +481,8 @@ void Store::Impl::begin_bulk() {
   // cache holds anyway).
   const auto rows = db.execAndGet("SELECT ifnull(max(id), 0) FROM main.entries").getInt64();
   bulk_defer_after = std::max<std::int64_t>(20000, rows / 8);
-  if (db.execAndGet("SELECT count(*) FROM main.sqlite_master WHERE type = 'index' AND name = 'entries_uuid'").getInt() == 0)
+  if (db.execAndGet("SELECT count(*) FROM main.sqlite_master WHERE type = 'index' AND name = 'entries_uuid'")
+          .getInt() == 0)
     bulk_defer_after = std::numeric_limits<std::int64_t>::max();
   deferred_index.clear();
 }
@@ -544,14 +546,16 @@ void Store::Impl::forget_case(std::int64_t id) {
 
 void Store::Impl::index_unindexed() {
   for (const auto& [first, last] : unindexed_entries.all()) {
-    Reused q(cached("INSERT INTO entry_fts(rowid, text) SELECT id, text FROM entries WHERE id BETWEEN ? AND ? ORDER BY id"));
+    Reused q(
+        cached("INSERT INTO entry_fts(rowid, text) SELECT id, text FROM entries WHERE id BETWEEN ? AND ? ORDER BY id"));
     q->bind(1, static_cast<int64_t>(first));
     q->bind(2, static_cast<int64_t>(last));
     q->exec();
   }
   unindexed_entries.clear();
   for (const auto& [first, last] : unindexed_cases.all()) {
-    Reused q(cached("INSERT INTO case_fts(rowid, title) SELECT id, title FROM cases WHERE id BETWEEN ? AND ? ORDER BY id"));
+    Reused q(
+        cached("INSERT INTO case_fts(rowid, title) SELECT id, title FROM cases WHERE id BETWEEN ? AND ? ORDER BY id"));
     q->bind(1, static_cast<int64_t>(first));
     q->bind(2, static_cast<int64_t>(last));
     q->exec();
@@ -627,8 +631,8 @@ void migrate(SQLite::Database& db, const std::string& name) {
     rethrow(e, "opening the database");
   }
   if (version > schema::kCount)
-    throw io_error(fmt::format("{} has schema version {}, newer than this esc understands ({}); left untouched",
-                               name, version, schema::kCount),
+    throw io_error(fmt::format("{} has schema version {}, newer than this esc understands ({}); left untouched", name,
+                               version, schema::kCount),
                    "upgrade esc");
   guarded("opening the database", [&] {
     db.exec("PRAGMA journal_mode = WAL");
@@ -753,7 +757,10 @@ void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c) {
   q->bind(11, static_cast<int64_t>(to_unix(c.created_at)));
   q->bind(12, static_cast<int64_t>(to_unix(c.updated_at)));
   bind_opt_time(*q, 13, c.resolved_at);
-  if (c.csat) q->bind(14, *c.csat); else q->bind(14);
+  if (c.csat)
+    q->bind(14, *c.csat);
+  else
+    q->bind(14);
   q->bind(15, c.unnecessary ? 1 : 0);
   q->exec();
   c.id = db.getLastInsertRowid();
@@ -776,7 +783,10 @@ void Store::update_case(const Case& c) {
     q.bind(8, c.engineer);
     q.bind(9, static_cast<int64_t>(to_unix(c.updated_at)));
     bind_opt_time(q, 10, c.resolved_at);
-    if (c.csat) q.bind(11, *c.csat); else q.bind(11);
+    if (c.csat)
+      q.bind(11, *c.csat);
+    else
+      q.bind(11);
     q.bind(12, c.unnecessary ? 1 : 0);
     q.bind(13, static_cast<int64_t>(c.id));
     q.exec();
@@ -810,8 +820,7 @@ std::vector<Case> Store::list_cases(const CaseFilter& f) {
     // Fixed SQL text per filter shape; every value is bound, never spliced.
     // Open and escalated, the default, come straight from cases_active,
     // newest first, whatever the number of resolved cases.
-    const bool active = f.statuses.size() == 2 &&
-                        std::count(f.statuses.begin(), f.statuses.end(), Status::open) == 1 &&
+    const bool active = f.statuses.size() == 2 && std::count(f.statuses.begin(), f.statuses.end(), Status::open) == 1 &&
                         std::count(f.statuses.begin(), f.statuses.end(), Status::escalated) == 1;
     std::string sql =
         fmt::format("SELECT {} FROM cases c{} WHERE 1", kCaseColumns, active ? " INDEXED BY cases_active" : "");
@@ -845,10 +854,11 @@ std::vector<Case> Store::list_cases(const CaseFilter& f) {
 
 std::vector<CaseId> Store::list_ids(bool include_resolved) {
   return guarded("listing cases", [&] {
-    SQLite::Statement q(impl_->db, include_resolved
-                                       ? "SELECT id, ref, title, severity, status FROM cases ORDER BY updated_at DESC, id DESC"
-                                       : "SELECT id, ref, title, severity, status FROM cases INDEXED BY cases_active "
-                                         "WHERE status = 'open' OR status = 'escalated' ORDER BY updated_at DESC, id DESC");
+    SQLite::Statement q(impl_->db,
+                        include_resolved
+                            ? "SELECT id, ref, title, severity, status FROM cases ORDER BY updated_at DESC, id DESC"
+                            : "SELECT id, ref, title, severity, status FROM cases INDEXED BY cases_active "
+                              "WHERE status = 'open' OR status = 'escalated' ORDER BY updated_at DESC, id DESC");
     std::vector<CaseId> out;
     while (q.executeStep()) {
       CaseId c;
@@ -922,7 +932,10 @@ void Store::insert_entry(Entry& e) {
 namespace {
 void insert_entry_raw(SQLite::Database& db, SQLite::Statement& stmt, Entry& e) {
   Reused q(stmt);
-  if (e.id > 0) q->bind(1, static_cast<int64_t>(e.id)); else q->bind(1);
+  if (e.id > 0)
+    q->bind(1, static_cast<int64_t>(e.id));
+  else
+    q->bind(1);
   q->bind(2, e.uuid);
   q->bind(3, static_cast<int64_t>(e.case_id));
   q->bind(4, e.kind);
@@ -937,8 +950,8 @@ void insert_entry_raw(SQLite::Database& db, SQLite::Statement& stmt, Entry& e) {
 
 std::vector<Entry> Store::entries(std::int64_t case_id) {
   return guarded("reading entries", [&] {
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM entries e WHERE e.case_id = ? ORDER BY e.at, e.id",
-                                               kEntryColumns));
+    SQLite::Statement q(impl_->db,
+                        fmt::format("SELECT {} FROM entries e WHERE e.case_id = ? ORDER BY e.at, e.id", kEntryColumns));
     q.bind(1, static_cast<int64_t>(case_id));
     std::vector<Entry> out;
     while (q.executeStep()) out.push_back(read_entry(q));
@@ -946,8 +959,7 @@ std::vector<Entry> Store::entries(std::int64_t case_id) {
   });
 }
 
-std::vector<SearchHit> Store::search(const std::string& query, const std::string& kind, int limit,
-                                     bool newest_first) {
+std::vector<SearchHit> Store::search(const std::string& query, const std::string& kind, int limit, bool newest_first) {
   const std::string match = fts_query(query);
   if (match.empty()) return {};
   // Ranking every hit of a very common word costs seconds on a large log, so
@@ -985,8 +997,9 @@ std::vector<SearchHit> Store::search(const std::string& query, const std::string
         h.rank = c.rank;
         if (!c.title) {
           h.entry_id = c.id;
-          Reused q(impl_->cached("SELECT e.case_id, e.kind, e.at, c.title FROM entries e "
-                                 "JOIN cases c ON c.id = e.case_id WHERE e.id = ?"));
+          Reused q(
+              impl_->cached("SELECT e.case_id, e.kind, e.at, c.title FROM entries e "
+                            "JOIN cases c ON c.id = e.case_id WHERE e.id = ?"));
           q->bind(1, static_cast<int64_t>(h.entry_id));
           if (!q->executeStep()) continue;
           h.case_id = q->getColumn(0).getInt64();
@@ -1008,11 +1021,12 @@ std::vector<SearchHit> Store::search(const std::string& query, const std::string
       {
         SQLite::Statement q(
             impl_->db,
-            fmt::format("WITH hits AS (SELECT rowid AS id, {}(entry_fts) AS r FROM entry_fts WHERE entry_fts MATCH ?1 "
-                        "ORDER BY rowid DESC LIMIT ?2) "
-                        "SELECT e.id, e.case_id, e.kind, e.at, c.title, hits.r FROM hits JOIN entries e ON e.id = hits.id "
-                        "JOIN cases c ON c.id = e.case_id WHERE (?3 = '' OR e.kind = ?3)",
-                        rank));
+            fmt::format(
+                "WITH hits AS (SELECT rowid AS id, {}(entry_fts) AS r FROM entry_fts WHERE entry_fts MATCH ?1 "
+                "ORDER BY rowid DESC LIMIT ?2) "
+                "SELECT e.id, e.case_id, e.kind, e.at, c.title, hits.r FROM hits JOIN entries e ON e.id = hits.id "
+                "JOIN cases c ON c.id = e.case_id WHERE (?3 = '' OR e.kind = ?3)",
+                rank));
         q.bind(1, match);
         q.bind(2, kCap);
         q.bind(3, kind);
@@ -1028,11 +1042,12 @@ std::vector<SearchHit> Store::search(const std::string& query, const std::string
         }
       }
       if (kind.empty() || kind == "title") {
-        SQLite::Statement q(impl_->db,
-                            fmt::format("WITH hits AS (SELECT rowid AS id, {}(case_fts) AS r FROM case_fts "
-                                        "WHERE case_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2) "
-                                        "SELECT c.id, c.updated_at, c.title, hits.r FROM hits JOIN cases c ON c.id = hits.id",
-                                        rank));
+        SQLite::Statement q(
+            impl_->db,
+            fmt::format("WITH hits AS (SELECT rowid AS id, {}(case_fts) AS r FROM case_fts "
+                        "WHERE case_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2) "
+                        "SELECT c.id, c.updated_at, c.title, hits.r FROM hits JOIN cases c ON c.id = hits.id",
+                        rank));
         q.bind(1, match);
         q.bind(2, kCap);
         while (q.executeStep()) {
@@ -1112,7 +1127,10 @@ void Store::insert_escalation(Escalation& x) {
 namespace {
 void insert_escalation_raw(SQLite::Database& db, SQLite::Statement& stmt, Escalation& x) {
   Reused q(stmt);
-  if (x.id > 0) q->bind(1, static_cast<int64_t>(x.id)); else q->bind(1);
+  if (x.id > 0)
+    q->bind(1, static_cast<int64_t>(x.id));
+  else
+    q->bind(1);
   q->bind(2, x.uuid);
   q->bind(3, static_cast<int64_t>(x.case_id));
   q->bind(4, x.level);
@@ -1131,8 +1149,9 @@ void insert_escalation_raw(SQLite::Database& db, SQLite::Statement& stmt, Escala
 
 std::vector<Escalation> Store::escalations(std::int64_t case_id) {
   return guarded("reading escalations", [&] {
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM escalations x WHERE x.case_id = ? ORDER BY x.level, x.id",
-                                               kEscalationColumns));
+    SQLite::Statement q(
+        impl_->db,
+        fmt::format("SELECT {} FROM escalations x WHERE x.case_id = ? ORDER BY x.level, x.id", kEscalationColumns));
     q.bind(1, static_cast<int64_t>(case_id));
     std::vector<Escalation> out;
     while (q.executeStep()) out.push_back(read_escalation(q));
@@ -1170,7 +1189,10 @@ void Store::insert_delivery(Delivery& d) {
 namespace {
 void insert_delivery_raw(SQLite::Database& db, SQLite::Statement& stmt, Delivery& d) {
   Reused q(stmt);
-  if (d.id > 0) q->bind(1, static_cast<int64_t>(d.id)); else q->bind(1);
+  if (d.id > 0)
+    q->bind(1, static_cast<int64_t>(d.id));
+  else
+    q->bind(1);
   q->bind(2, static_cast<int64_t>(d.escalation_id));
   q->bind(3, d.channel);
   q->bind(4, d.key);
@@ -1207,7 +1229,8 @@ std::optional<Delivery> Store::get_delivery(std::int64_t id) {
 }
 
 std::vector<Delivery> Store::deliveries(std::int64_t escalation_id) {
-  return guarded("reading deliveries", [&] { return query_deliveries(impl_->db, "d.escalation_id = ?", escalation_id); });
+  return guarded("reading deliveries",
+                 [&] { return query_deliveries(impl_->db, "d.escalation_id = ?", escalation_id); });
 }
 
 std::vector<Delivery> Store::pending_deliveries() {
@@ -1269,13 +1292,12 @@ std::vector<Case> Store::open_unescalated() {
 std::vector<EscalatedCase> Store::escalated_cases() {
   return guarded("reading escalated cases", [&] {
     SQLite::Statement q(
-        impl_->db,
-        fmt::format("SELECT {}, {}, (SELECT max(e.at) FROM entries e WHERE e.case_id = c.id AND e.kind IN "
-                    "('notice','update','contact')) FROM cases c INDEXED BY cases_active "
-                    "JOIN escalations x ON x.case_id = c.id "
-                    "AND x.level = (SELECT max(level) FROM escalations WHERE case_id = c.id) "
-                    "WHERE c.status = 'escalated' ORDER BY x.at",
-                    kCaseColumns, kEscalationColumns));
+        impl_->db, fmt::format("SELECT {}, {}, (SELECT max(e.at) FROM entries e WHERE e.case_id = c.id AND e.kind IN "
+                               "('notice','update','contact')) FROM cases c INDEXED BY cases_active "
+                               "JOIN escalations x ON x.case_id = c.id "
+                               "AND x.level = (SELECT max(level) FROM escalations WHERE case_id = c.id) "
+                               "WHERE c.status = 'escalated' ORDER BY x.at",
+                               kCaseColumns, kEscalationColumns));
     std::vector<EscalatedCase> out;
     while (q.executeStep()) {
       EscalatedCase ec;
@@ -1294,14 +1316,16 @@ std::vector<StatsRow> Store::stats_rows(std::optional<Time> since, std::optional
     const int64_t hi = until ? to_unix(*until) : INT64_MAX;
     SQLite::Statement q(
         impl_->db,
-        fmt::format("SELECT {}, x.first_at, x.first_acked, x.first_path, x.forced "
-                    "FROM cases c LEFT JOIN ("
-                    "  SELECT case_id, min(at) AS first_at, max(forced) AS forced, "
-                    "    (SELECT acked_at FROM escalations y WHERE y.case_id = e.case_id ORDER BY level, id LIMIT 1) AS first_acked, "
-                    "    (SELECT path FROM escalations y WHERE y.case_id = e.case_id ORDER BY level, id LIMIT 1) AS first_path "
-                    "  FROM escalations e GROUP BY case_id) x ON x.case_id = c.id "
-                    "WHERE c.created_at >= ?1 AND c.created_at < ?2 ORDER BY c.id",
-                    kCaseColumns));
+        fmt::format(
+            "SELECT {}, x.first_at, x.first_acked, x.first_path, x.forced "
+            "FROM cases c LEFT JOIN ("
+            "  SELECT case_id, min(at) AS first_at, max(forced) AS forced, "
+            "    (SELECT acked_at FROM escalations y WHERE y.case_id = e.case_id ORDER BY level, id LIMIT 1) AS "
+            "first_acked, "
+            "    (SELECT path FROM escalations y WHERE y.case_id = e.case_id ORDER BY level, id LIMIT 1) AS first_path "
+            "  FROM escalations e GROUP BY case_id) x ON x.case_id = c.id "
+            "WHERE c.created_at >= ?1 AND c.created_at < ?2 ORDER BY c.id",
+            kCaseColumns));
     q.bind(1, lo);
     q.bind(2, hi);
     std::vector<StatsRow> out;
@@ -1337,11 +1361,13 @@ std::vector<StatsRow> Store::stats_rows(std::optional<Time> since, std::optional
 void Store::for_each_record(std::optional<Time> since, const std::function<void(const CaseRecord&)>& fn) {
   guarded("exporting", [&] {
     auto& db = impl_->db;
-    SQLite::Statement cases(db, fmt::format("SELECT {} FROM cases c WHERE c.updated_at >= ? ORDER BY c.id", kCaseColumns));
+    SQLite::Statement cases(db,
+                            fmt::format("SELECT {} FROM cases c WHERE c.updated_at >= ? ORDER BY c.id", kCaseColumns));
     cases.bind(1, static_cast<int64_t>(since ? to_unix(*since) : INT64_MIN));
-    SQLite::Statement ent(db, fmt::format("SELECT {} FROM entries e WHERE e.case_id = ? ORDER BY e.at, e.id", kEntryColumns));
-    SQLite::Statement esc(db, fmt::format("SELECT {} FROM escalations x WHERE x.case_id = ? ORDER BY x.level, x.id",
-                                          kEscalationColumns));
+    SQLite::Statement ent(
+        db, fmt::format("SELECT {} FROM entries e WHERE e.case_id = ? ORDER BY e.at, e.id", kEntryColumns));
+    SQLite::Statement esc(
+        db, fmt::format("SELECT {} FROM escalations x WHERE x.case_id = ? ORDER BY x.level, x.id", kEscalationColumns));
     SQLite::Statement del(db, fmt::format("SELECT {} FROM deliveries d JOIN escalations x ON x.id = d.escalation_id "
                                           "WHERE x.case_id = ? ORDER BY d.id",
                                           kDeliveryColumns));
