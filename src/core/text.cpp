@@ -197,8 +197,7 @@ std::vector<std::string> wrap(std::string_view s, std::size_t width) {
     size_t ww = display_width(word);
     if (line_w && line_w + 1 + ww > width) push();
     while (ww > width) {  // a word longer than a line: split it
-      std::string head = truncate_to_width(word, width + 1);
-      // truncate_to_width adds "…"; take the raw prefix instead.
+      // The longest prefix that fits, cut between UTF-8 sequences.
       size_t cut = 0, w = 0;
       while (cut < word.size()) {
         char32_t cp;
