@@ -94,7 +94,33 @@ bool is_user_kind(std::string_view kind);
 bool is_entry_kind(std::string_view kind);
 std::string_view describe_kind(std::string_view kind);
 
+// Kinds that are the client hearing from us: contact, notice, update.
+bool is_client_contact(std::string_view kind);
+
 const std::vector<std::string>& hypothesis_states();
+
+// The longest the client went without word from us between an escalation
+// at `start` and `end` (its resolution, or now). The last contact at or
+// before `start` (the notice) starts the clock, else `start` does; every
+// contact in (start, end] restarts it; contacts after `end` do not count.
+// `contacts` is in time order.
+Seconds longest_silence(Time start, Time end, const std::vector<Time>& contacts);
+
+// What `esc stats` needs of a case's escalations, kept with the case so that
+// metrics over years of cases read one narrow index.
+struct EscalationFacts {
+  std::optional<Time> first_at;        // the earliest escalation
+  std::optional<Time> first_acked_at;  // of the first one (lowest level)
+  std::string first_path;
+  bool forced = false;  // any escalation sent not ready
+  // For a resolved escalated case: longest_silence() from the first
+  // escalation to the resolution. Open cases are measured against now.
+  std::optional<Seconds> silence;
+};
+
+// `escalations` in any order, `contacts` (client contact times) in time order.
+EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& escalations,
+                                 const std::vector<Time>& contacts);
 
 // A new random (version 4) UUID.
 std::string new_uuid();

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,10 +36,31 @@ Durations durations(std::vector<Seconds> v);
 
 // Whether the client of an escalated case heard from us at least every
 // `every`, from the escalation to its resolution (or now).
-bool client_kept_informed(const StatsRow& r, const std::vector<Time>& contacts, Seconds every, Time now);
+bool client_kept_informed(const StatsRow& r, Seconds every, Time now);
 
 // Groups: "" (one group, "all"), month, engineer, path, trigger, severity,
-// customer. A case with several triggers counts once in each.
+// customer. A case with several triggers counts once in each. Rows are
+// added one at a time (Store::stats streams them), so that memory holds
+// the groups and the durations of escalated cases, not the cases.
+class StatsBuilder {
+ public:
+  StatsBuilder(std::string by, const Config& cfg, Time now);
+  ~StatsBuilder();
+  void add(const StatsRow& r);
+  std::vector<StatsGroup> finish();
+
+ private:
+  struct Acc;
+  Acc& group(const std::string& key);
+  std::string by_;
+  const Config& cfg_;
+  Time now_;
+  std::map<std::string, std::unique_ptr<Acc>> groups_;
+  // Rows come in order of creation: the month of the last day seen.
+  std::int64_t last_day_ = INT64_MIN;
+  Acc* last_month_ = nullptr;
+};
+
 std::vector<StatsGroup> compute_stats(const std::vector<StatsRow>& rows, const std::string& by, const Config& cfg,
                                       Time now);
 

@@ -52,21 +52,27 @@ struct EscalatedCase {
   std::optional<Time> last_client_contact;
 };
 
-// One row per case for `esc stats`.
+// One case as `esc stats` reads it.
 struct StatsRow {
-  Case c;
-  std::optional<Time> first_escalated_at;
-  std::optional<Time> first_acked_at;
-  std::string first_path;
-  bool forced = false;                // any escalation sent not ready
-  std::vector<Time> client_contacts;  // notice/update/contact entries, in time order
+  std::int64_t id = 0;
+  Time created_at{};
+  std::optional<Time> resolved_at;
+  std::optional<int> csat;
+  bool unnecessary = false;
+  std::string severity;
+  EscalationFacts facts;
+  std::string engineer, customer;     // only when grouping by them
+  std::vector<std::string> triggers;  // only when grouping by trigger
+  // Escalated cases not yet resolved: when the client heard from us, in
+  // time order (resolved ones carry facts.silence instead).
+  std::vector<Time> client_contacts;
 };
 
 // The only place that speaks SQL. Every method is one statement or runs
 // inside the caller's transaction (see write()).
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating with folder 0700, file 0600) and migrates. Throws an io
   // Error (74) for a file that is not an esc database or is newer than us.
@@ -77,8 +83,16 @@ class Store {
   Store& operator=(Store&&) noexcept;
   ~Store();
 
+  // How a change reaches the disk. `normal`: it survives esc or any
+  // program crashing at any moment, and a power loss may take the last
+  // changes back (never half of one): SQLite's WAL with synchronous=NORMAL,
+  // no fsync on the way. `durable`: the commit waits for the disk; for what
+  // must not be forgotten once something has left the machine (an
+  // escalation and its outbox, a delivery's outcome).
+  enum class Sync { normal, durable };
+
   // Runs `fn` inside BEGIN IMMEDIATE ... COMMIT; rolls back on exception.
-  void write(const std::function<void()>& fn);
+  void write(const std::function<void()>& fn, Sync sync = Sync::normal);
 
   // Cases
   void insert_case(Case& c);
@@ -115,7 +129,10 @@ class Store {
   // Follow-up and metrics
   std::vector<Case> open_unescalated();
   std::vector<EscalatedCase> escalated_cases();
-  std::vector<StatsRow> stats_rows(std::optional<Time> since, std::optional<Time> until);
+  // Every case created in [since, until), oldest first, one at a time. `by`
+  // names the grouping (see StatsBuilder): only what it needs is read.
+  void stats(std::optional<Time> since, std::optional<Time> until, const std::string& by,
+             const std::function<void(const StatsRow&)>& fn);
 
   // Export and import
   void for_each_record(std::optional<Time> since, const std::function<void(const CaseRecord&)>& fn);

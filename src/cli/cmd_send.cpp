@@ -91,34 +91,37 @@ void run_send(const SendOptions& o, Context& ctx) {
   // on leaves the escalation and its queued deliveries in the outbox.
   Escalation x;
   std::vector<std::int64_t> delivery_ids;
-  store.write([&] {
-    c = *store.get_case(c.id);
-    auto now_previous = store.escalations(c.id);
-    x.level = now_previous.empty() ? 1 : now_previous.back().level + 1;
-    x.uuid = new_uuid();
-    x.case_id = c.id;
-    x.path = path->name;
-    x.at = ctx.now();
-    x.forced = !ready;
-    x.force_reason = ready ? "" : s.forced_reason;
-    x.subject = s.subject;
-    x.snapshot = to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    store.insert_escalation(x);
-    for (const auto& name : channels) {
-      Delivery d;
-      d.escalation_id = x.id;
-      d.channel = name;
-      d.key = new_uuid();
-      d.created_at = ctx.now();
-      d.next_attempt_at = ctx.now();
-      store.insert_delivery(d);
-      delivery_ids.push_back(d.id);
-    }
-    c.status = Status::escalated;
-    std::string text = fmt::format("Escalated to {} (level {}) via {}.", path->name, x.level, join(channels, ", "));
-    if (x.forced) text += " Sent before the checklist was complete: " + x.force_reason;
-    add_entry(ctx, c, "escalated", text);
-  });
+  // Durable: once a channel has it, the escalation must not be forgotten.
+  store.write(
+      [&] {
+        c = *store.get_case(c.id);
+        auto now_previous = store.escalations(c.id);
+        x.level = now_previous.empty() ? 1 : now_previous.back().level + 1;
+        x.uuid = new_uuid();
+        x.case_id = c.id;
+        x.path = path->name;
+        x.at = ctx.now();
+        x.forced = !ready;
+        x.force_reason = ready ? "" : s.forced_reason;
+        x.subject = s.subject;
+        x.snapshot = to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        store.insert_escalation(x);
+        for (const auto& name : channels) {
+          Delivery d;
+          d.escalation_id = x.id;
+          d.channel = name;
+          d.key = new_uuid();
+          d.created_at = ctx.now();
+          d.next_attempt_at = ctx.now();
+          store.insert_delivery(d);
+          delivery_ids.push_back(d.id);
+        }
+        c.status = Status::escalated;
+        std::string text = fmt::format("Escalated to {} (level {}) via {}.", path->name, x.level, join(channels, ", "));
+        if (x.forced) text += " Sent before the checklist was complete: " + x.force_reason;
+        add_entry(ctx, c, "escalated", text);
+      },
+      Store::Sync::durable);
 
   std::vector<std::string> delivered, deferred;
   for (auto id : delivery_ids) {

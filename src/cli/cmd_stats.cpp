@@ -32,7 +32,9 @@ void run_stats(const StatsOptions& o, Context& ctx) {
                       "e.g. 2026-01-01 or 30d");
   if (!o.until.empty() && !(until = parse_when(o.until, now)))
     throw usage_error(fmt::format("--until: \"{}\" is not a date, time or duration", o.until), "e.g. 2026-12-01");
-  auto groups = compute_stats(ctx.store().stats_rows(since, until), o.by, ctx.config(), now);
+  StatsBuilder builder(o.by, ctx.config(), now);
+  ctx.store().stats(since, until, o.by, [&](const StatsRow& r) { builder.add(r); });
+  auto groups = builder.finish();
 
   if (o.format == "json") {
     nlohmann::json a = nlohmann::json::array();

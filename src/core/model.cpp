@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdlib>
 #include <random>
+#include <tuple>
 
 namespace esc {
 
@@ -107,6 +108,38 @@ std::string_view describe_kind(std::string_view kind) {
   for (const auto& k : kSystemKinds)
     if (kind == k.name) return k.description;
   return "";
+}
+
+bool is_client_contact(std::string_view kind) { return kind == "contact" || kind == "notice" || kind == "update"; }
+
+Seconds longest_silence(Time start, Time end, const std::vector<Time>& contacts) {
+  Time last = start;
+  for (const auto& t : contacts)
+    if (t <= start) last = t;
+  Seconds longest{0};
+  for (const auto& t : contacts) {
+    if (t <= start) continue;
+    if (t > end) break;
+    longest = std::max(longest, std::chrono::duration_cast<Seconds>(t - last));
+    last = t;
+  }
+  return std::max(longest, std::chrono::duration_cast<Seconds>(end - last));
+}
+
+EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& escalations,
+                                 const std::vector<Time>& contacts) {
+  EscalationFacts f;
+  const Escalation* first = nullptr;
+  for (const auto& x : escalations) {
+    if (!f.first_at || x.at < *f.first_at) f.first_at = x.at;
+    if (!first || std::tie(x.level, x.id) < std::tie(first->level, first->id)) first = &x;
+    f.forced = f.forced || x.forced;
+  }
+  if (!first) return f;
+  f.first_acked_at = first->acked_at;
+  f.first_path = first->path;
+  if (c.resolved_at) f.silence = longest_silence(*f.first_at, *c.resolved_at, contacts);
+  return f;
 }
 
 const std::vector<std::string>& hypothesis_states() {

@@ -54,30 +54,33 @@ Attempt attempt_delivery(Store& store, const Config& cfg, std::int64_t delivery_
     }
   }
 
-  store.write([&] {
-    Delivery cur = *store.get_delivery(d->id);
-    cur.attempts += 1;
-    if (result.ok) {
-      cur.status = DeliveryStatus::delivered;
-      cur.delivered_at = now;
-      cur.next_attempt_at.reset();
-      cur.last_error.clear();
-      Entry e;
-      e.uuid = new_uuid();
-      e.case_id = x ? x->case_id : d->case_id;
-      e.kind = "delivery";
-      e.text = fmt::format("Delivered to {} (level {}{}).", cur.channel, x ? x->level : 0,
-                           cur.attempts > 1 ? fmt::format(", attempt {}", cur.attempts) : "");
-      e.at = now;
-      e.author = "esc";
-      store.insert_entry(e);
-    } else {
-      cur.last_error = result.error;
-      cur.next_attempt_at = now + backoff(cfg, cur.attempts);
-    }
-    store.update_delivery(cur);
-    a.delivery = cur;
-  });
+  // Durable: the channel has it (or refused it); forgetting that would send it twice.
+  store.write(
+      [&] {
+        Delivery cur = *store.get_delivery(d->id);
+        cur.attempts += 1;
+        if (result.ok) {
+          cur.status = DeliveryStatus::delivered;
+          cur.delivered_at = now;
+          cur.next_attempt_at.reset();
+          cur.last_error.clear();
+          Entry e;
+          e.uuid = new_uuid();
+          e.case_id = x ? x->case_id : d->case_id;
+          e.kind = "delivery";
+          e.text = fmt::format("Delivered to {} (level {}{}).", cur.channel, x ? x->level : 0,
+                               cur.attempts > 1 ? fmt::format(", attempt {}", cur.attempts) : "");
+          e.at = now;
+          e.author = "esc";
+          store.insert_entry(e);
+        } else {
+          cur.last_error = result.error;
+          cur.next_attempt_at = now + backoff(cfg, cur.attempts);
+        }
+        store.update_delivery(cur);
+        a.delivery = cur;
+      },
+      Store::Sync::durable);
   a.ok = result.ok;
   a.error = result.error;
   return a;

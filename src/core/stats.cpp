@@ -36,78 +36,99 @@ Durations durations(std::vector<Seconds> v) {
   return d;
 }
 
-bool client_kept_informed(const StatsRow& r, const std::vector<Time>& contacts, Seconds every, Time now) {
-  if (!r.first_escalated_at) return false;
-  const Time start = *r.first_escalated_at;
-  const Time end = r.c.resolved_at.value_or(now);
-  // The last word before the escalation counts (the notice), then every one after.
-  Time last = start;
-  bool had_before = false;
-  for (const auto& t : contacts)
-    if (t <= start) last = t, had_before = true;
-  if (!had_before) last = start;
-  for (const auto& t : contacts) {
-    if (t <= start) continue;
-    if (t > end) break;
-    if (t - last > every) return false;
-    last = t;
-  }
-  return end - last <= every;
+bool client_kept_informed(const StatsRow& r, Seconds every, Time now) {
+  if (!r.facts.first_at) return false;
+  if (r.resolved_at && r.facts.silence) return *r.facts.silence <= every;
+  return longest_silence(*r.facts.first_at, r.resolved_at.value_or(now), r.client_contacts) <= every;
 }
 
-std::vector<StatsGroup> compute_stats(const std::vector<StatsRow>& rows, const std::string& by, const Config& cfg,
-                                      Time now) {
-  struct Acc {
-    StatsGroup g;
-    std::vector<Seconds> tte, tta, ttr;
+struct StatsBuilder::Acc {
+  StatsGroup g;
+  std::vector<Seconds> tte, tta, ttr;
+};
+
+StatsBuilder::StatsBuilder(std::string by, const Config& cfg, Time now) : by_(std::move(by)), cfg_(cfg), now_(now) {}
+StatsBuilder::~StatsBuilder() = default;
+
+StatsBuilder::Acc& StatsBuilder::group(const std::string& key) {
+  auto& a = groups_[key];
+  if (!a) {
+    a = std::make_unique<Acc>();
+    a->g.group = key;
+  }
+  return *a;
+}
+
+void StatsBuilder::add(const StatsRow& r) {
+  auto count = [&](Acc& a) {
+    ++a.g.opened;
+    if (r.resolved_at) ++a.g.resolved;
+    if (r.csat) ++a.g.csat_count, a.g.csat_sum += *r.csat;
+    const auto& f = r.facts;
+    if (!f.first_at) return;
+    ++a.g.escalated;
+    a.tte.push_back(*f.first_at - r.created_at);
+    if (f.first_acked_at) a.tta.push_back(*f.first_acked_at - *f.first_at);
+    if (r.resolved_at) a.ttr.push_back(*r.resolved_at - *f.first_at);
+    if (f.forced) ++a.g.forced;
+    if (r.unnecessary) ++a.g.unnecessary;
+    if (client_kept_informed(r, cfg_.client_update_every, now_)) ++a.g.updated_on_time;
   };
-  std::map<std::string, Acc> groups;
-  auto keys = [&](const StatsRow& r) -> std::vector<std::string> {
-    if (by == "month") return {date::format("%Y-%m", r.c.created_at)};
-    if (by == "engineer") return {r.c.engineer.empty() ? "(nobody)" : r.c.engineer};
-    if (by == "path") return {r.first_path.empty() ? "(not escalated)" : r.first_path};
-    if (by == "severity") return {r.c.severity};
-    if (by == "customer") return {r.c.customer.empty() ? "(none)" : r.c.customer};
-    if (by == "trigger") return r.c.triggers.empty() ? std::vector<std::string>{"(none)"} : r.c.triggers;
-    return {"all"};
-  };
-  for (const auto& r : rows) {
-    for (const auto& k : keys(r)) {
-      auto& a = groups[k];
-      a.g.group = k;
-      ++a.g.opened;
-      if (r.c.resolved_at) ++a.g.resolved;
-      if (r.c.csat) ++a.g.csat_count, a.g.csat_sum += *r.c.csat;
-      if (!r.first_escalated_at) continue;
-      ++a.g.escalated;
-      a.tte.push_back(*r.first_escalated_at - r.c.created_at);
-      if (r.first_acked_at) a.tta.push_back(*r.first_acked_at - *r.first_escalated_at);
-      if (r.c.resolved_at) a.ttr.push_back(*r.c.resolved_at - *r.first_escalated_at);
-      if (r.forced) ++a.g.forced;
-      if (r.c.unnecessary) ++a.g.unnecessary;
-      if (client_kept_informed(r, r.client_contacts, cfg.client_update_every, now)) ++a.g.updated_on_time;
+  if (by_ == "month") {
+    // Formatting a month per row would cost more than the rest together.
+    const auto day = date::floor<date::days>(r.created_at);
+    if (day.time_since_epoch().count() != last_day_ || !last_month_) {
+      last_day_ = day.time_since_epoch().count();
+      last_month_ = &group(date::format("%Y-%m", day));
     }
+    count(*last_month_);
+  } else if (by_ == "trigger") {
+    if (r.triggers.empty()) count(group("(none)"));
+    for (const auto& t : r.triggers) count(group(t));
+  } else if (by_ == "engineer") {
+    count(group(r.engineer.empty() ? "(nobody)" : r.engineer));
+  } else if (by_ == "customer") {
+    count(group(r.customer.empty() ? "(none)" : r.customer));
+  } else if (by_ == "path") {
+    count(group(r.facts.first_path.empty() ? "(not escalated)" : r.facts.first_path));
+  } else if (by_ == "severity") {
+    count(group(r.severity));
+  } else {
+    count(group("all"));
   }
+}
+
+std::vector<StatsGroup> StatsBuilder::finish() {
   std::vector<StatsGroup> out;
-  for (auto& [k, a] : groups) {
-    a.g.to_escalate = durations(std::move(a.tte));
-    a.g.to_acknowledge = durations(std::move(a.tta));
-    a.g.to_resolve = durations(std::move(a.ttr));
-    out.push_back(std::move(a.g));
+  for (auto& [k, a] : groups_) {
+    a->g.to_escalate = durations(std::move(a->tte));
+    a->g.to_acknowledge = durations(std::move(a->tta));
+    a->g.to_resolve = durations(std::move(a->ttr));
+    out.push_back(std::move(a->g));
   }
-  if (by == "severity") {
+  groups_.clear();
+  last_month_ = nullptr;
+  if (by_ == "severity") {
     auto rank = [&](const std::string& s) {
-      auto it = std::find(cfg.severities.begin(), cfg.severities.end(), s);
-      return it - cfg.severities.begin();
+      auto it = std::find(cfg_.severities.begin(), cfg_.severities.end(), s);
+      return it - cfg_.severities.begin();
     };
-    std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) { return rank(a.group) < rank(b.group); });
+    std::stable_sort(out.begin(), out.end(),
+                     [&](const auto& a, const auto& b) { return rank(a.group) < rank(b.group); });
   }
-  if (out.empty() && by.empty()) {
+  if (out.empty() && by_.empty()) {
     StatsGroup all;
     all.group = "all";
     out.push_back(all);
   }
   return out;
+}
+
+std::vector<StatsGroup> compute_stats(const std::vector<StatsRow>& rows, const std::string& by, const Config& cfg,
+                                      Time now) {
+  StatsBuilder b(by, cfg, now);
+  for (const auto& r : rows) b.add(r);
+  return b.finish();
 }
 
 }  // namespace esc

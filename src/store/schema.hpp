@@ -111,6 +111,21 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_escalation ON deliveries(escalation_id);
 CREATE INDEX deliveries_pending ON deliveries(next_attempt_at) WHERE status = 'pending';
 )sql",
+
+    // 2: what `esc stats` needs of each case's escalations, kept on the case
+    // (see escalation_facts()), and one narrow index that metrics over any
+    // period read instead of the cases themselves. Store::migrate() fills
+    // the new columns of existing cases in the same transaction.
+    R"sql(
+ALTER TABLE cases ADD COLUMN esc_at INTEGER;                 -- first escalation
+ALTER TABLE cases ADD COLUMN esc_acked_at INTEGER;           -- of the first escalation
+ALTER TABLE cases ADD COLUMN esc_path TEXT;                  -- of the first escalation
+ALTER TABLE cases ADD COLUMN esc_forced INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN silence INTEGER;                -- seconds; resolved escalated cases
+DROP INDEX cases_created;
+CREATE INDEX cases_stats ON cases(created_at, resolved_at, csat, unnecessary, esc_at, esc_acked_at, esc_forced,
+                                  silence, status, severity);
+)sql",
 };
 
 inline constexpr int kCount = sizeof(kMigrations) / sizeof(kMigrations[0]);

@@ -116,6 +116,13 @@ Case read_case(SQLite::Statement& q, int o = 0) {
   return c;
 }
 
+std::optional<Case> one_case(SQLite::Database& db, const std::string& where, const auto& value) {
+  SQLite::Statement q(db, fmt::format("SELECT {} FROM cases c WHERE {}", kCaseColumns, where));
+  q.bind(1, value);
+  if (q.executeStep()) return read_case(q);
+  return std::nullopt;
+}
+
 constexpr const char* kEntryColumns = "e.id, e.uuid, e.case_id, e.kind, e.text, e.state, e.at, e.author";
 
 Entry read_entry(SQLite::Statement& q, int o = 0) {
@@ -134,6 +141,11 @@ Entry read_entry(SQLite::Statement& q, int o = 0) {
 constexpr const char* kEscalationColumns =
     "x.id, x.uuid, x.case_id, x.level, x.path, x.at, x.forced, x.force_reason, x.subject, "
     "x.snapshot, x.acked_at, x.acked_by";
+
+// The same columns, less the sent summary (large, and not needed to follow up).
+constexpr const char* kEscalationColumnsNoSnapshot =
+    "x.id, x.uuid, x.case_id, x.level, x.path, x.at, x.forced, x.force_reason, x.subject, "
+    "'', x.acked_at, x.acked_by";
 
 Escalation read_escalation(SQLite::Statement& q, int o = 0) {
   Escalation x;
@@ -605,12 +617,24 @@ void Store::Impl::end_bulk() {
   reset_bulk();
 }
 
+static_assert(Store::kSchemaVersion == schema::kCount);
+
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
 namespace {
+
+void refresh_facts(SQLite::Database& db, int64_t case_id);
+
+// What a migration needs besides its SQL, run in its transaction.
+void after_migration(SQLite::Database& db, int version) {
+  if (version == 2) {
+    SQLite::Statement q(db, "SELECT DISTINCT case_id FROM escalations");
+    while (q.executeStep()) refresh_facts(db, q.getColumn(0).getInt64());
+  }
+}
 
 void migrate(SQLite::Database& db, const std::string& name) {
   // Read the version before touching anything: a newer database, or a file
@@ -638,8 +662,14 @@ void migrate(SQLite::Database& db, const std::string& name) {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
+    // Leave the WAL to SQLite's automatic checkpoints (every 256 pages)
+    // instead of checkpointing, with its fsyncs, at the end of every
+    // command; small enough that opening the log stays cheap.
+    sqlite3_db_config(db.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    db.exec("PRAGMA wal_autocheckpoint = 256");
     return 0;
   });
+  const bool migrating = version < schema::kCount;
   while (version < schema::kCount) {
     guarded("upgrading the database schema", [&] {
       db.exec("BEGIN IMMEDIATE");
@@ -648,6 +678,7 @@ void migrate(SQLite::Database& db, const std::string& name) {
         int now_version = db.execAndGet("PRAGMA user_version").getInt();
         if (now_version == version) {
           db.exec(schema::kMigrations[version]);
+          after_migration(db, version + 1);
           db.exec(fmt::format("PRAGMA user_version = {}", version + 1));
         }
         db.exec("COMMIT");
@@ -659,6 +690,8 @@ void migrate(SQLite::Database& db, const std::string& name) {
       return 0;
     });
   }
+  // A new or upgraded schema goes to the database file at once, synced.
+  if (migrating) guarded("upgrading the database schema", [&] { return db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); });
 }
 
 }  // namespace
@@ -680,8 +713,18 @@ Store Store::open_memory() {
   return Store(std::move(impl));
 }
 
-void Store::write(const std::function<void()>& fn) {
+void Store::write(const std::function<void()>& fn, Sync sync) {
   auto& db = impl_->db;
+  struct Synchronous {
+    SQLite::Database& db;
+    bool full;
+    Synchronous(SQLite::Database& d, bool f) : db(d), full(f) {
+      if (full) guarded("starting a change", [&] { return db.exec("PRAGMA synchronous = FULL"); });
+    }
+    ~Synchronous() {
+      if (full) sqlite3_exec(db.getHandle(), "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+    }
+  } synchronous(db, sync == Sync::durable);
   guarded("starting a change", [&] {
     db.exec("BEGIN IMMEDIATE");
     return 0;
@@ -710,8 +753,8 @@ namespace {
 
 constexpr const char* kInsertCase =
     "INSERT INTO cases (id, uuid, title, customer, severity, status, ref, triggers, tags, "
-    "engineer, created_at, updated_at, resolved_at, csat, unnecessary) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "engineer, created_at, updated_at, resolved_at, csat, unnecessary, esc_at, esc_acked_at, esc_path, esc_forced, "
+    "silence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertEntry =
     "INSERT INTO entries (id, uuid, case_id, kind, text, state, at, author) VALUES (?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertEscalation =
@@ -723,7 +766,7 @@ constexpr const char* kInsertDelivery =
 
 // The inserts, throwing SQLite's own exceptions (see upsert_record).
 // Each takes the statement of its k*Insert constant, from the cache.
-void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c);
+void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c, const EscalationFacts& facts);
 void insert_entry_raw(SQLite::Database& db, SQLite::Statement& stmt, Entry& e);
 void insert_escalation_raw(SQLite::Database& db, SQLite::Statement& stmt, Escalation& x);
 void insert_delivery_raw(SQLite::Database& db, SQLite::Statement& stmt, Delivery& d);
@@ -733,13 +776,24 @@ void insert_delivery_raw(SQLite::Database& db, SQLite::Statement& stmt, Delivery
 void Store::insert_case(Case& c) {
   guarded("adding a case", [&] {
     impl_->settle();
-    insert_case_raw(impl_->db, impl_->cached(kInsertCase), c);
+    insert_case_raw(impl_->db, impl_->cached(kInsertCase), c, EscalationFacts{});
     return 0;
   });
 }
 
 namespace {
-void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c) {
+void bind_facts(SQLite::Statement& q, int i, const EscalationFacts& f) {
+  bind_opt_time(q, i, f.first_at);
+  bind_opt_time(q, i + 1, f.first_acked_at);
+  bind_text_or_null(q, i + 2, f.first_path);
+  q.bind(i + 3, f.forced ? 1 : 0);
+  if (f.silence)
+    q.bind(i + 4, static_cast<int64_t>(f.silence->count()));
+  else
+    q.bind(i + 4);
+}
+
+void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c, const EscalationFacts& facts) {
   Reused q(stmt);
   if (c.id > 0)
     q->bind(1, static_cast<int64_t>(c.id));
@@ -762,8 +816,41 @@ void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c) {
   else
     q->bind(14);
   q->bind(15, c.unnecessary ? 1 : 0);
+  bind_facts(*q, 16, facts);
   q->exec();
   c.id = db.getLastInsertRowid();
+}
+
+std::vector<Escalation> case_escalations(SQLite::Database& db, int64_t case_id) {
+  SQLite::Statement q(
+      db, fmt::format("SELECT {} FROM escalations x WHERE x.case_id = ? ORDER BY x.level, x.id", kEscalationColumns));
+  q.bind(1, case_id);
+  std::vector<Escalation> out;
+  while (q.executeStep()) out.push_back(read_escalation(q));
+  return out;
+}
+
+// When the client heard from us on this case, in time order.
+std::vector<Time> client_contacts(SQLite::Database& db, int64_t case_id) {
+  SQLite::Statement q(db,
+                      "SELECT at FROM entries WHERE kind IN ('contact', 'notice', 'update') AND case_id = ? "
+                      "ORDER BY at");
+  q.bind(1, case_id);
+  std::vector<Time> out;
+  while (q.executeStep()) out.push_back(from_unix(q.getColumn(0).getInt64()));
+  return out;
+}
+
+// Recomputes a case's escalation facts (schema migration 2) after anything
+// they depend on changed: its escalations, client contacts or resolution.
+void refresh_facts(SQLite::Database& db, int64_t case_id) {
+  auto c = one_case(db, "c.id = ?", case_id);
+  if (!c) return;
+  const auto facts = escalation_facts(*c, case_escalations(db, case_id), client_contacts(db, case_id));
+  SQLite::Statement q(db, "UPDATE cases SET esc_at=?, esc_acked_at=?, esc_path=?, esc_forced=?, silence=? WHERE id=?");
+  bind_facts(q, 1, facts);
+  q.bind(6, case_id);
+  q.exec();
 }
 }  // namespace
 
@@ -790,18 +877,10 @@ void Store::update_case(const Case& c) {
     q.bind(12, c.unnecessary ? 1 : 0);
     q.bind(13, static_cast<int64_t>(c.id));
     q.exec();
+    refresh_facts(impl_->db, c.id);
     return 0;
   });
 }
-
-namespace {
-std::optional<Case> one_case(SQLite::Database& db, const std::string& where, const auto& value) {
-  SQLite::Statement q(db, fmt::format("SELECT {} FROM cases c WHERE {}", kCaseColumns, where));
-  q.bind(1, value);
-  if (q.executeStep()) return read_case(q);
-  return std::nullopt;
-}
-}  // namespace
 
 std::optional<Case> Store::get_case(std::int64_t id) {
   return guarded("reading a case", [&] { return one_case(impl_->db, "c.id = ?", static_cast<int64_t>(id)); });
@@ -925,6 +1004,7 @@ void Store::insert_entry(Entry& e) {
   guarded("adding an entry", [&] {
     impl_->settle();
     insert_entry_raw(impl_->db, impl_->cached(kInsertEntry), e);
+    if (is_client_contact(e.kind)) refresh_facts(impl_->db, e.case_id);
     return 0;
   });
 }
@@ -1119,7 +1199,9 @@ std::vector<LessonHit> Store::lessons(const std::string& query, int limit) {
 
 void Store::insert_escalation(Escalation& x) {
   guarded("recording the escalation", [&] {
+    impl_->settle();
     insert_escalation_raw(impl_->db, impl_->cached(kInsertEscalation), x);
+    refresh_facts(impl_->db, x.case_id);
     return 0;
   });
 }
@@ -1148,15 +1230,7 @@ void insert_escalation_raw(SQLite::Database& db, SQLite::Statement& stmt, Escala
 }  // namespace
 
 std::vector<Escalation> Store::escalations(std::int64_t case_id) {
-  return guarded("reading escalations", [&] {
-    SQLite::Statement q(
-        impl_->db,
-        fmt::format("SELECT {} FROM escalations x WHERE x.case_id = ? ORDER BY x.level, x.id", kEscalationColumns));
-    q.bind(1, static_cast<int64_t>(case_id));
-    std::vector<Escalation> out;
-    while (q.executeStep()) out.push_back(read_escalation(q));
-    return out;
-  });
+  return guarded("reading escalations", [&] { return case_escalations(impl_->db, case_id); });
 }
 
 std::optional<Escalation> Store::get_escalation(std::int64_t id) {
@@ -1175,6 +1249,7 @@ void Store::update_escalation(const Escalation& x) {
     q.bind(2, x.acked_by);
     q.bind(3, static_cast<int64_t>(x.id));
     q.exec();
+    refresh_facts(impl_->db, x.case_id);
     return 0;
   });
 }
@@ -1297,7 +1372,7 @@ std::vector<EscalatedCase> Store::escalated_cases() {
                                "JOIN escalations x ON x.case_id = c.id "
                                "AND x.level = (SELECT max(level) FROM escalations WHERE case_id = c.id) "
                                "WHERE c.status = 'escalated' ORDER BY x.at",
-                               kCaseColumns, kEscalationColumns));
+                               kCaseColumns, kEscalationColumnsNoSnapshot));
     std::vector<EscalatedCase> out;
     while (q.executeStep()) {
       EscalatedCase ec;
@@ -1310,49 +1385,45 @@ std::vector<EscalatedCase> Store::escalated_cases() {
   });
 }
 
-std::vector<StatsRow> Store::stats_rows(std::optional<Time> since, std::optional<Time> until) {
-  return guarded("computing statistics", [&] {
-    const int64_t lo = since ? to_unix(*since) : INT64_MIN;
-    const int64_t hi = until ? to_unix(*until) : INT64_MAX;
-    SQLite::Statement q(
-        impl_->db,
-        fmt::format(
-            "SELECT {}, x.first_at, x.first_acked, x.first_path, x.forced "
-            "FROM cases c LEFT JOIN ("
-            "  SELECT case_id, min(at) AS first_at, max(forced) AS forced, "
-            "    (SELECT acked_at FROM escalations y WHERE y.case_id = e.case_id ORDER BY level, id LIMIT 1) AS "
-            "first_acked, "
-            "    (SELECT path FROM escalations y WHERE y.case_id = e.case_id ORDER BY level, id LIMIT 1) AS first_path "
-            "  FROM escalations e GROUP BY case_id) x ON x.case_id = c.id "
-            "WHERE c.created_at >= ?1 AND c.created_at < ?2 ORDER BY c.id",
-            kCaseColumns));
-    q.bind(1, lo);
-    q.bind(2, hi);
-    std::vector<StatsRow> out;
-    std::map<int64_t, size_t> index;
-    const int o = kCaseColumnCount;
+void Store::stats(std::optional<Time> since, std::optional<Time> until, const std::string& by,
+                  const std::function<void(const StatsRow&)>& fn) {
+  guarded("computing statistics", [&] {
+    auto& db = impl_->db;
+    // Everything but the grouping columns comes from the narrow cases_stats
+    // index (migration 2): metrics over years of cases never read the cases.
+    const char* extra = by == "engineer"   ? ", c.engineer"
+                        : by == "customer" ? ", c.customer"
+                        : by == "trigger"  ? ", c.triggers"
+                        : by == "path"     ? ", c.esc_path"
+                                           : "";
+    SQLite::Statement q(db, fmt::format("SELECT c.id, c.created_at, c.resolved_at, c.csat, c.unnecessary, c.esc_at, "
+                                        "c.esc_acked_at, c.esc_forced, c.silence, c.severity{} "
+                                        "FROM cases c WHERE c.created_at >= ?1 AND c.created_at < ?2 "
+                                        "ORDER BY c.created_at",
+                                        extra));
+    q.bind(1, static_cast<int64_t>(since ? to_unix(*since) : INT64_MIN));
+    q.bind(2, static_cast<int64_t>(until ? to_unix(*until) : INT64_MAX));
+    StatsRow r;
     while (q.executeStep()) {
-      StatsRow r;
-      r.c = read_case(q);
-      r.first_escalated_at = opt_time(q.getColumn(o));
-      r.first_acked_at = opt_time(q.getColumn(o + 1));
-      r.first_path = q.getColumn(o + 2).isNull() ? "" : q.getColumn(o + 2).getString();
-      r.forced = !q.getColumn(o + 3).isNull() && q.getColumn(o + 3).getInt() != 0;
-      if (r.first_escalated_at) index[r.c.id] = out.size();
-      out.push_back(std::move(r));
+      r.id = q.getColumn(0).getInt64();
+      r.created_at = from_unix(q.getColumn(1).getInt64());
+      r.resolved_at = opt_time(q.getColumn(2));
+      r.csat = q.getColumn(3).isNull() ? std::nullopt : std::optional<int>(q.getColumn(3).getInt());
+      r.unnecessary = q.getColumn(4).getInt() != 0;
+      r.facts.first_at = opt_time(q.getColumn(5));
+      r.facts.first_acked_at = opt_time(q.getColumn(6));
+      r.facts.forced = q.getColumn(7).getInt() != 0;
+      r.facts.silence = q.getColumn(8).isNull() ? std::nullopt : std::optional<Seconds>(q.getColumn(8).getInt64());
+      r.severity = q.getColumn(9).getString();
+      if (by == "engineer") r.engineer = q.getColumn(10).getString();
+      if (by == "customer") r.customer = q.getColumn(10).getString();
+      if (by == "trigger") r.triggers = from_json_array(q.getColumn(10).getString());
+      if (by == "path") r.facts.first_path = q.getColumn(10).isNull() ? "" : q.getColumn(10).getString();
+      r.client_contacts.clear();
+      if (r.facts.first_at && !r.resolved_at) r.client_contacts = client_contacts(db, r.id);
+      fn(r);
     }
-    // Client contacts matter for escalated cases only.
-    SQLite::Statement e(impl_->db,
-                        "SELECT e.case_id, e.at FROM entries e JOIN cases c ON c.id = e.case_id "
-                        "WHERE e.kind IN ('notice','update','contact') AND c.created_at >= ?1 AND c.created_at < ?2 "
-                        "AND EXISTS (SELECT 1 FROM escalations x WHERE x.case_id = c.id) ORDER BY e.case_id, e.at");
-    e.bind(1, lo);
-    e.bind(2, hi);
-    while (e.executeStep()) {
-      auto it = index.find(e.getColumn(0).getInt64());
-      if (it != index.end()) out[it->second].client_contacts.push_back(from_unix(e.getColumn(1).getInt64()));
-    }
-    return out;
+    return 0;
   });
 }
 
@@ -1427,7 +1498,11 @@ Store::Upsert Store::upsert_record(const CaseRecord& r) {
     }
     if (!c.ref.empty() && exists_in("SELECT 1 FROM cases WHERE ref = ?", c.ref))
       c.ref.clear();  // refs are unique; keep the local case's
-    insert_case_raw(db, impl.cached(kInsertCase), c);
+    std::vector<Time> contacts;
+    for (const auto& e : r.entries)
+      if (is_client_contact(e.kind)) contacts.push_back(e.at);
+    std::sort(contacts.begin(), contacts.end());
+    insert_case_raw(db, impl.cached(kInsertCase), c, escalation_facts(r.c, r.escalations, contacts));
     if (impl.bulk) impl.added_case(c.id);
     // Each row is first inserted as it comes; only when that breaks a
     // constraint (its id or UUID is taken here) is it checked and changed.

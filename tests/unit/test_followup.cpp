@@ -101,28 +101,43 @@ TEST_CASE("stats on a hand-computed data set") {
   cfg.client_update_every = 24 * H;
   const Time now = t0 + 100 * H;
   std::vector<StatsRow> rows(4);
+  auto row = [&](int i, const char* severity) -> StatsRow& {
+    rows[i].id = i + 1;
+    rows[i].severity = severity;
+    rows[i].created_at = t0;
+    return rows[i];
+  };
   // 1: escalated after 1h, acked 1h later, resolved 10h after escalation, CSAT 4, kept informed.
-  rows[0].c = make(1, "high", t0);
-  rows[0].first_escalated_at = t0 + H;
-  rows[0].first_acked_at = t0 + 2 * H;
-  rows[0].c.resolved_at = t0 + 11 * H;
-  rows[0].c.csat = 4;
-  rows[0].client_contacts = {t0 + H};
+  Case c1 = make(1, "high", t0);
+  c1.resolved_at = t0 + 11 * H;
+  Escalation x1;
+  x1.at = t0 + H;
+  x1.acked_at = t0 + 2 * H;
+  auto& r1 = row(0, "high");
+  r1.resolved_at = c1.resolved_at;
+  r1.csat = 4;
+  r1.facts = escalation_facts(c1, {x1}, {t0 + H, t0 + 10 * H});
+  CHECK(r1.facts.silence == 9 * H);  // from the last word to the resolution
   // 2: escalated after 3h, forced, unnecessary, resolved 2h after, CSAT 2, informed.
-  rows[1].c = make(2, "high", t0);
-  rows[1].first_escalated_at = t0 + 3 * H;
-  rows[1].forced = true;
-  rows[1].c.unnecessary = true;
-  rows[1].c.resolved_at = t0 + 5 * H;
-  rows[1].c.csat = 2;
-  rows[1].client_contacts = {t0 + 3 * H};
+  Case c2 = make(2, "high", t0);
+  c2.resolved_at = t0 + 5 * H;
+  Escalation x2;
+  x2.at = t0 + 3 * H;
+  x2.forced = true;
+  auto& r2 = row(1, "high");
+  r2.resolved_at = c2.resolved_at;
+  r2.csat = 2;
+  r2.unnecessary = true;
+  r2.facts = escalation_facts(c2, {x2}, {t0 + 3 * H});
   // 3: escalated after 5h, never acked, still open at +100h, last contact at escalation: not informed.
-  rows[2].c = make(3, "low", t0);
-  rows[2].first_escalated_at = t0 + 5 * H;
-  rows[2].client_contacts = {t0 + 5 * H};
+  auto& r3 = row(2, "low");
+  Escalation x3;
+  x3.at = t0 + 5 * H;
+  r3.facts = escalation_facts(make(3, "low", t0), {x3}, {t0 + 5 * H});
+  r3.client_contacts = {t0 + 5 * H};
+  CHECK_FALSE(r3.facts.silence);  // not resolved: measured against now
   // 4: never escalated, resolved.
-  rows[3].c = make(4, "low", t0);
-  rows[3].c.resolved_at = t0 + H;
+  row(3, "low").resolved_at = t0 + H;
 
   auto all = compute_stats(rows, "", cfg, now);
   REQUIRE(all.size() == 1);
@@ -157,4 +172,27 @@ TEST_CASE("stats on an empty log: no division by zero") {
   CHECK_FALSE(all[0].csat_mean());
   CHECK_FALSE(all[0].to_escalate.median);
   CHECK(compute_stats({}, "month", default_config(), t0).empty());
+}
+
+TEST_CASE("longest silence: the notice starts the clock, every contact restarts it") {
+  const Time start = t0 + 10 * H;
+  CHECK(longest_silence(start, start + 5 * H, {}) == 5 * H);
+  CHECK(longest_silence(start, start + 5 * H, {t0 + 8 * H}) == 7 * H);  // from the notice before
+  CHECK(longest_silence(start, start + 30 * H, {start + 20 * H, start + 25 * H}) == 20 * H);
+  CHECK(longest_silence(start, start + 30 * H, {start + 2 * H, start + 29 * H}) == 27 * H);
+  CHECK(longest_silence(start, start + 3 * H, {start + 40 * H}) == 3 * H);  // after the end: ignored
+
+  Escalation a, b;
+  a.id = 2, a.level = 1, a.path = "tier2", a.at = start + H, a.acked_at = start + 2 * H;
+  b.id = 1, b.level = 2, b.path = "engineering", b.at = start, b.forced = true;
+  Case c = make(1, "high", t0);
+  auto f = escalation_facts(c, {b, a}, {});
+  CHECK(f.first_at == start);      // the earliest time
+  CHECK(f.first_path == "tier2");  // the lowest level
+  CHECK(f.first_acked_at == start + 2 * H);
+  CHECK(f.forced);         // any of them
+  CHECK_FALSE(f.silence);  // not resolved
+  c.resolved_at = start + 10 * H;
+  CHECK(escalation_facts(c, {a, b}, {start + 4 * H}).silence == 6 * H);
+  CHECK_FALSE(escalation_facts(c, {}, {start}).first_at);
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../../src/store/schema.hpp"
 #include "esc/error.hpp"
 #include "esc/store.hpp"
 
@@ -220,4 +221,126 @@ TEST_CASE("upsert by UUID: new, newer replaces, older is kept") {
   CHECK(s.get_case(7)->title == "changed");
   CHECK(s.entries(7).size() == 1);
   CHECK(s.fts_integrity_check() == "ok");
+}
+
+namespace {
+
+std::vector<StatsRow> stats_rows(Store& s, const std::string& by = "") {
+  std::vector<StatsRow> out;
+  s.stats(std::nullopt, std::nullopt, by, [&](const StatsRow& r) { out.push_back(r); });
+  return out;
+}
+
+Escalation make_escalation(std::int64_t case_id, int level, const std::string& path, Time at) {
+  Escalation x;
+  x.uuid = new_uuid();
+  x.case_id = case_id;
+  x.level = level;
+  x.path = path;
+  x.at = at;
+  x.subject = "s";
+  x.snapshot = "{}";
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("escalation facts for stats follow every change to a case") {
+  constexpr Seconds H{3600};
+  Store s = Store::open_memory();
+  Case c = make_case("Checkout fails", t0);
+  s.write([&] { s.insert_case(c); });
+  auto rows = stats_rows(s);
+  REQUIRE(rows.size() == 1);
+  CHECK_FALSE(rows[0].facts.first_at);
+
+  Entry notice = make_entry(c.id, "notice", "told them", t0 + H);
+  Escalation x1 = make_escalation(c.id, 1, "tier2", t0 + 2 * H);
+  x1.forced = true;
+  s.write([&] {
+    s.insert_entry(notice);
+    s.insert_escalation(x1);
+  });
+  rows = stats_rows(s, "path");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].facts.first_at == t0 + 2 * H);
+  CHECK(rows[0].facts.first_path == "tier2");
+  CHECK(rows[0].facts.forced);
+  CHECK_FALSE(rows[0].facts.silence);
+  CHECK(rows[0].client_contacts == std::vector<Time>{t0 + H});  // open: measured against now
+
+  Escalation x2 = make_escalation(c.id, 2, "engineering", t0 + 5 * H);
+  s.write([&] { s.insert_escalation(x2); });
+  x1.acked_at = t0 + 3 * H;
+  s.write([&] { s.update_escalation(x1); });
+  Entry update = make_entry(c.id, "update", "still on it", t0 + 20 * H);
+  s.write([&] { s.insert_entry(update); });
+  c.resolved_at = t0 + 30 * H;
+  c.status = Status::resolved;
+  s.write([&] { s.update_case(c); });
+  rows = stats_rows(s, "path");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].facts.first_at == t0 + 2 * H);        // still the first escalation
+  CHECK(rows[0].facts.first_acked_at == t0 + 3 * H);  // of the first (level 1) one
+  CHECK(rows[0].facts.first_path == "tier2");
+  CHECK(rows[0].facts.silence == 19 * H);  // notice at +1h until the update at +20h
+  CHECK(rows[0].client_contacts.empty());
+
+  c.resolved_at.reset();
+  c.status = Status::escalated;
+  s.write([&] { s.update_case(c); });
+  rows = stats_rows(s);
+  CHECK_FALSE(rows[0].facts.silence);
+  CHECK(rows[0].client_contacts.size() == 2);
+}
+
+TEST_CASE("stats reads cases created in [since, until), oldest first, with the grouping asked for") {
+  Store s = Store::open_memory();
+  for (int i = 0; i < 5; ++i) {
+    Case c = make_case("case " + std::to_string(i), t0 + Seconds{86400 * (4 - i)});
+    c.triggers = {"sla-breach", "vip"};
+    c.engineer = i % 2 ? "dana" : "sam";
+    s.write([&] { s.insert_case(c); });
+  }
+  std::vector<StatsRow> rows;
+  s.stats(t0 + Seconds{86400}, t0 + Seconds{86400 * 4}, "trigger", [&](const StatsRow& r) { rows.push_back(r); });
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].created_at == t0 + Seconds{86400});
+  CHECK(rows[2].created_at == t0 + Seconds{3 * 86400});
+  CHECK(rows[0].triggers == std::vector<std::string>{"sla-breach", "vip"});
+  CHECK(rows[0].engineer.empty());  // not asked for
+  rows.clear();
+  s.stats(std::nullopt, std::nullopt, "engineer", [&](const StatsRow& r) { rows.push_back(r); });
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[0].engineer == "sam");
+  CHECK(rows[1].engineer == "dana");
+}
+
+TEST_CASE("a version 1 database is upgraded, with the escalation facts of its cases") {
+  TempDir dir;
+  auto db = dir.path / "esc.db";
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  const std::string v1 =
+      std::string(schema::kMigrations[0]) +
+      "INSERT INTO cases (id, uuid, title, severity, status, created_at, updated_at, resolved_at) "
+      "VALUES (1, 'u1', 'Old case', 'high', 'resolved', 1000, 90000, 90000);"
+      "INSERT INTO cases (id, uuid, title, severity, status, created_at, updated_at) "
+      "VALUES (2, 'u2', 'Never escalated', 'low', 'open', 2000, 2000);"
+      "INSERT INTO escalations (uuid, case_id, level, path, at, forced, subject, snapshot, acked_at) "
+      "VALUES ('x1', 1, 1, 'tier2', 4600, 1, 's', '{}', 5000);"
+      "INSERT INTO entries (uuid, case_id, kind, text, at) VALUES ('e1', 1, 'notice', 'told', 4600);"
+      "PRAGMA user_version = 1;";
+  REQUIRE(sqlite3_exec(raw, v1.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+
+  Store s = Store::open(db);
+  auto rows = stats_rows(s);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].facts.first_at == Time{Seconds{4600}});
+  CHECK(rows[0].facts.first_acked_at == Time{Seconds{5000}});
+  CHECK(rows[0].facts.forced);
+  CHECK(rows[0].facts.silence == Seconds{90000 - 4600});
+  CHECK_FALSE(rows[1].facts.first_at);
+  CHECK(s.integrity_check() == "ok");
 }
