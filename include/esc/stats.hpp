@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,19 +47,28 @@ class StatsBuilder {
  public:
   StatsBuilder(std::string by, const Config& cfg, Time now);
   ~StatsBuilder();
+  // A case: it counts, and so does its escalation if it has one.
   void add(const StatsRow& r);
+  // Or in two parts (faster when grouping by nothing or by month, see
+  // Store::case_counts): cases counted in SQL, then the escalated ones.
+  void add_counts(const CaseCounts& c);
+  void add_escalation(const StatsRow& r);
   std::vector<StatsGroup> finish();
 
  private:
   struct Acc;
   Acc& group(const std::string& key);
+  Acc& month(Time t);
+  // Calls f with each group the case counts in (several for triggers).
+  void each_group(const StatsRow& r, const std::function<void(Acc&)>& f);
   std::string by_;
   const Config& cfg_;
   Time now_;
   std::map<std::string, std::unique_ptr<Acc>> groups_;
-  // Rows come in order of creation: the month of the last day seen.
-  std::int64_t last_day_ = INT64_MIN;
+  // Rows come in order of creation: the last month seen (year * 12 + month).
+  std::int64_t last_month_key_ = INT64_MIN;
   Acc* last_month_ = nullptr;
+  Acc* all_ = nullptr;
 };
 
 std::vector<StatsGroup> compute_stats(const std::vector<StatsRow>& rows, const std::string& by, const Config& cfg,

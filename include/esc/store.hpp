@@ -68,6 +68,13 @@ struct StatsRow {
   std::vector<Time> client_contacts;
 };
 
+// How many cases were created in a period, and what became of them.
+struct CaseCounts {
+  Time from{};  // the start of the period (of the month, with by_month)
+  int opened = 0, resolved = 0, csat_count = 0;
+  double csat_sum = 0;
+};
+
 // The only place that speaks SQL. Every method is one statement or runs
 // inside the caller's transaction (see write()).
 class Store {
@@ -133,6 +140,12 @@ class Store {
   // names the grouping (see StatsBuilder): only what it needs is read.
   void stats(std::optional<Time> since, std::optional<Time> until, const std::string& by,
              const std::function<void(const StatsRow&)>& fn);
+  // The same, faster, for the whole period or by month: the counts of the
+  // cases created in [since, until) (one entry, or one per UTC calendar
+  // month that has cases), then the escalated ones among them.
+  std::vector<CaseCounts> case_counts(std::optional<Time> since, std::optional<Time> until, bool by_month);
+  void escalated_stats(std::optional<Time> since, std::optional<Time> until,
+                       const std::function<void(const StatsRow&)>& fn);
 
   // Export and import
   void for_each_record(std::optional<Time> since, const std::function<void(const CaseRecord&)>& fn);

@@ -33,7 +33,13 @@ void run_stats(const StatsOptions& o, Context& ctx) {
   if (!o.until.empty() && !(until = parse_when(o.until, now)))
     throw usage_error(fmt::format("--until: \"{}\" is not a date, time or duration", o.until), "e.g. 2026-12-01");
   StatsBuilder builder(o.by, ctx.config(), now);
-  ctx.store().stats(since, until, o.by, [&](const StatsRow& r) { builder.add(r); });
+  auto& store = ctx.store();
+  if (o.by.empty() || o.by == "month") {
+    for (const auto& c : store.case_counts(since, until, o.by == "month")) builder.add_counts(c);
+    store.escalated_stats(since, until, [&](const StatsRow& r) { builder.add_escalation(r); });
+  } else {
+    store.stats(since, until, o.by, [&](const StatsRow& r) { builder.add(r); });
+  }
   auto groups = builder.finish();
 
   if (o.format == "json") {

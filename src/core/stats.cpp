@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 
 #include <date/date.h>
+#include <fmt/format.h>
 
 namespace esc {
 
@@ -28,11 +30,23 @@ Durations durations(std::vector<Seconds> v) {
   Durations d;
   d.count = static_cast<int>(v.size());
   if (v.empty()) return d;
-  std::sort(v.begin(), v.end());
+  // Selection, not a sort: each call puts one rank in place, and everything
+  // below it before it.
   const size_t n = v.size();
-  d.median = n % 2 ? v[n / 2] : Seconds{(v[n / 2 - 1].count() + v[n / 2].count()) / 2};
-  size_t rank = static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n)));
-  d.p90 = v[std::max<size_t>(rank, 1) - 1];
+  auto at = [&](size_t k, size_t hi) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k),
+                     v.begin() + static_cast<std::ptrdiff_t>(hi));
+    return v[k];
+  };
+  const size_t rank = std::max<size_t>(static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n))), 1) - 1;
+  d.p90 = at(rank, n);
+  const Seconds upper = at(n / 2, rank + 1);  // n / 2 <= rank
+  if (n % 2) {
+    d.median = upper;
+  } else {
+    const Seconds lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n / 2));
+    d.median = Seconds{(lower.count() + upper.count()) / 2};
+  }
   return d;
 }
 
@@ -59,13 +73,49 @@ StatsBuilder::Acc& StatsBuilder::group(const std::string& key) {
   return *a;
 }
 
-void StatsBuilder::add(const StatsRow& r) {
-  auto count = [&](Acc& a) {
-    ++a.g.opened;
-    if (r.resolved_at) ++a.g.resolved;
-    if (r.csat) ++a.g.csat_count, a.g.csat_sum += *r.csat;
-    const auto& f = r.facts;
-    if (!f.first_at) return;
+StatsBuilder::Acc& StatsBuilder::month(Time t) {
+  // Formatting a month per row would cost more than the rest together.
+  const date::year_month_day day{date::floor<date::days>(t)};
+  const std::int64_t key = static_cast<int>(day.year()) * 12 + static_cast<int>(static_cast<unsigned>(day.month()));
+  if (key != last_month_key_ || !last_month_) {
+    last_month_key_ = key;
+    last_month_ = &group(fmt::format("{:04}-{:02}", static_cast<int>(day.year()), static_cast<unsigned>(day.month())));
+  }
+  return *last_month_;
+}
+
+void StatsBuilder::add_counts(const CaseCounts& c) {
+  Acc& a = by_ == "month" ? month(c.from) : *(all_ ? all_ : all_ = &group("all"));
+  a.g.opened += c.opened;
+  a.g.resolved += c.resolved;
+  a.g.csat_count += c.csat_count;
+  a.g.csat_sum += c.csat_sum;
+}
+
+void StatsBuilder::each_group(const StatsRow& r, const std::function<void(Acc&)>& f) {
+  if (by_ == "month") {
+    f(month(r.created_at));
+  } else if (by_ == "trigger") {
+    if (r.triggers.empty()) f(group("(none)"));
+    for (const auto& t : r.triggers) f(group(t));
+  } else if (by_ == "engineer") {
+    f(group(r.engineer.empty() ? "(nobody)" : r.engineer));
+  } else if (by_ == "customer") {
+    f(group(r.customer.empty() ? "(none)" : r.customer));
+  } else if (by_ == "path") {
+    f(group(r.facts.first_path.empty() ? "(not escalated)" : r.facts.first_path));
+  } else if (by_ == "severity") {
+    f(group(r.severity));
+  } else {
+    if (!all_) all_ = &group("all");
+    f(*all_);
+  }
+}
+
+void StatsBuilder::add_escalation(const StatsRow& r) {
+  const auto& f = r.facts;
+  if (!f.first_at) return;
+  each_group(r, [&](Acc& a) {
     ++a.g.escalated;
     a.tte.push_back(*f.first_at - r.created_at);
     if (f.first_acked_at) a.tta.push_back(*f.first_acked_at - *f.first_at);
@@ -73,29 +123,16 @@ void StatsBuilder::add(const StatsRow& r) {
     if (f.forced) ++a.g.forced;
     if (r.unnecessary) ++a.g.unnecessary;
     if (client_kept_informed(r, cfg_.client_update_every, now_)) ++a.g.updated_on_time;
-  };
-  if (by_ == "month") {
-    // Formatting a month per row would cost more than the rest together.
-    const auto day = date::floor<date::days>(r.created_at);
-    if (day.time_since_epoch().count() != last_day_ || !last_month_) {
-      last_day_ = day.time_since_epoch().count();
-      last_month_ = &group(date::format("%Y-%m", day));
-    }
-    count(*last_month_);
-  } else if (by_ == "trigger") {
-    if (r.triggers.empty()) count(group("(none)"));
-    for (const auto& t : r.triggers) count(group(t));
-  } else if (by_ == "engineer") {
-    count(group(r.engineer.empty() ? "(nobody)" : r.engineer));
-  } else if (by_ == "customer") {
-    count(group(r.customer.empty() ? "(none)" : r.customer));
-  } else if (by_ == "path") {
-    count(group(r.facts.first_path.empty() ? "(not escalated)" : r.facts.first_path));
-  } else if (by_ == "severity") {
-    count(group(r.severity));
-  } else {
-    count(group("all"));
-  }
+  });
+}
+
+void StatsBuilder::add(const StatsRow& r) {
+  each_group(r, [&](Acc& a) {
+    ++a.g.opened;
+    if (r.resolved_at) ++a.g.resolved;
+    if (r.csat) ++a.g.csat_count, a.g.csat_sum += *r.csat;
+  });
+  add_escalation(r);
 }
 
 std::vector<StatsGroup> StatsBuilder::finish() {
@@ -107,7 +144,7 @@ std::vector<StatsGroup> StatsBuilder::finish() {
     out.push_back(std::move(a->g));
   }
   groups_.clear();
-  last_month_ = nullptr;
+  last_month_ = all_ = nullptr;
   if (by_ == "severity") {
     auto rank = [&](const std::string& s) {
       auto it = std::find(cfg_.severities.begin(), cfg_.severities.end(), s);

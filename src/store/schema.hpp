@@ -122,9 +122,12 @@ ALTER TABLE cases ADD COLUMN esc_acked_at INTEGER;           -- of the first esc
 ALTER TABLE cases ADD COLUMN esc_path TEXT;                  -- of the first escalation
 ALTER TABLE cases ADD COLUMN esc_forced INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cases ADD COLUMN silence INTEGER;                -- seconds; resolved escalated cases
+-- What metrics read instead of the cases: counts from the first, the
+-- escalated cases from the second (see Store::case_counts, escalated_stats).
 DROP INDEX cases_created;
-CREATE INDEX cases_stats ON cases(created_at, resolved_at, csat, unnecessary, esc_at, esc_acked_at, esc_forced,
-                                  silence, status, severity);
+CREATE INDEX cases_created ON cases(created_at, resolved_at, csat);
+CREATE INDEX cases_escalated ON cases(created_at, esc_at, esc_acked_at, resolved_at, csat, esc_forced, unnecessary,
+                                      silence, severity, esc_path) WHERE esc_at IS NOT NULL;
 )sql",
 };
 

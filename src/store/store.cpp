@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <date/date.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -441,7 +442,8 @@ struct Store::Impl {
     return rank;
   }
 
-  explicit Impl(const std::string& path, int flags) : db(path, flags, kBusyTimeoutMs) {}
+  // One connection, used by one thread: no SQLite mutex around every call.
+  explicit Impl(const std::string& path, int flags) : db(path, flags | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs) {}
 
   SQLite::Statement& cached(const char* sql) {
     auto& q = cache[sql];
@@ -831,14 +833,21 @@ std::vector<Escalation> case_escalations(SQLite::Database& db, int64_t case_id) 
 }
 
 // When the client heard from us on this case, in time order.
-std::vector<Time> client_contacts(SQLite::Database& db, int64_t case_id) {
-  SQLite::Statement q(db,
-                      "SELECT at FROM entries WHERE kind IN ('contact', 'notice', 'update') AND case_id = ? "
-                      "ORDER BY at");
-  q.bind(1, case_id);
+constexpr const char* kClientContacts =
+    "SELECT at FROM entries WHERE kind IN ('contact', 'notice', 'update') AND case_id = ? ORDER BY at";
+
+// `q` is a statement of kClientContacts.
+std::vector<Time> client_contacts(SQLite::Statement& q, int64_t case_id) {
+  Reused r(q);
+  r->bind(1, case_id);
   std::vector<Time> out;
-  while (q.executeStep()) out.push_back(from_unix(q.getColumn(0).getInt64()));
+  while (r->executeStep()) out.push_back(from_unix(r->getColumn(0).getInt64()));
   return out;
+}
+
+std::vector<Time> client_contacts(SQLite::Database& db, int64_t case_id) {
+  SQLite::Statement q(db, kClientContacts);
+  return client_contacts(q, case_id);
 }
 
 // Recomputes a case's escalation facts (schema migration 2) after anything
@@ -1385,45 +1394,136 @@ std::vector<EscalatedCase> Store::escalated_cases() {
   });
 }
 
+namespace {
+
+// Reads the cases created in [since, until) that match `where` (an SQL
+// condition followed by AND, or nothing) for `esc stats`, oldest first.
+void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> since, std::optional<Time> until,
+                const std::string& by, const std::function<void(const StatsRow&)>& fn) {
+  const char* extra = by == "engineer"   ? ", c.engineer"
+                      : by == "customer" ? ", c.customer"
+                      : by == "trigger"  ? ", c.triggers"
+                      : by == "path"     ? ", c.esc_path"
+                                         : "";
+  // A scan reads each page once: a small page cache keeps the memory (and
+  // the page faults that come with touching new memory) down.
+  db.exec("PRAGMA cache_size = 64");
+  // The hot loop of metrics over years of cases: SQLite's C API directly.
+  const std::string sql = fmt::format(
+      "SELECT c.id, c.created_at, c.resolved_at, c.csat, c.unnecessary, c.esc_at, c.esc_acked_at, c.esc_forced, "
+      "c.silence, c.severity{} FROM cases c WHERE {}c.created_at >= ?1 AND c.created_at < ?2 ORDER BY c.created_at",
+      extra, where);
+  sqlite3_stmt* raw = nullptr;
+  if (int rc = sqlite3_prepare_v2(db.getHandle(), sql.c_str(), -1, &raw, nullptr); rc != SQLITE_OK)
+    throw SQLite::Exception(db.getHandle(), rc);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  sqlite3_stmt* st = stmt.get();
+  sqlite3_bind_int64(st, 1, since ? to_unix(*since) : INT64_MIN);
+  sqlite3_bind_int64(st, 2, until ? to_unix(*until) : INT64_MAX);
+  auto opt = [&](int col) -> std::optional<Time> {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return std::nullopt;
+    return from_unix(sqlite3_column_int64(st, col));
+  };
+  auto text = [&](int col) -> std::string {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, col))) : std::string();
+  };
+  SQLite::Statement contacts(db, kClientContacts);
+  const bool by_severity = by == "severity", by_engineer = by == "engineer", by_customer = by == "customer",
+             by_trigger = by == "trigger", by_path = by == "path";
+  StatsRow r;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.id = sqlite3_column_int64(st, 0);
+    r.created_at = from_unix(sqlite3_column_int64(st, 1));
+    r.resolved_at = opt(2);
+    r.csat = sqlite3_column_type(st, 3) == SQLITE_NULL ? std::nullopt : std::optional<int>(sqlite3_column_int(st, 3));
+    r.unnecessary = sqlite3_column_int(st, 4) != 0;
+    r.facts.first_at = opt(5);
+    if (r.facts.first_at) {
+      r.facts.first_acked_at = opt(6);
+      r.facts.forced = sqlite3_column_int(st, 7) != 0;
+      r.facts.silence = sqlite3_column_type(st, 8) == SQLITE_NULL ? std::nullopt
+                                                                  : std::optional<Seconds>(sqlite3_column_int64(st, 8));
+    }
+    if (by_severity) r.severity = text(9);
+    if (by_engineer) r.engineer = text(10);
+    if (by_customer) r.customer = text(10);
+    if (by_trigger) r.triggers = from_json_array(text(10));
+    if (by_path) r.facts.first_path = text(10);
+    r.client_contacts.clear();
+    if (r.facts.first_at && !r.resolved_at) r.client_contacts = client_contacts(contacts, r.id);
+    fn(r);
+  }
+  if (rc != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), rc);
+}
+
+}  // namespace
+
 void Store::stats(std::optional<Time> since, std::optional<Time> until, const std::string& by,
                   const std::function<void(const StatsRow&)>& fn) {
   guarded("computing statistics", [&] {
-    auto& db = impl_->db;
-    // Everything but the grouping columns comes from the narrow cases_stats
-    // index (migration 2): metrics over years of cases never read the cases.
-    const char* extra = by == "engineer"   ? ", c.engineer"
-                        : by == "customer" ? ", c.customer"
-                        : by == "trigger"  ? ", c.triggers"
-                        : by == "path"     ? ", c.esc_path"
-                                           : "";
-    SQLite::Statement q(db, fmt::format("SELECT c.id, c.created_at, c.resolved_at, c.csat, c.unnecessary, c.esc_at, "
-                                        "c.esc_acked_at, c.esc_forced, c.silence, c.severity{} "
-                                        "FROM cases c WHERE c.created_at >= ?1 AND c.created_at < ?2 "
-                                        "ORDER BY c.created_at",
-                                        extra));
-    q.bind(1, static_cast<int64_t>(since ? to_unix(*since) : INT64_MIN));
-    q.bind(2, static_cast<int64_t>(until ? to_unix(*until) : INT64_MAX));
-    StatsRow r;
-    while (q.executeStep()) {
-      r.id = q.getColumn(0).getInt64();
-      r.created_at = from_unix(q.getColumn(1).getInt64());
-      r.resolved_at = opt_time(q.getColumn(2));
-      r.csat = q.getColumn(3).isNull() ? std::nullopt : std::optional<int>(q.getColumn(3).getInt());
-      r.unnecessary = q.getColumn(4).getInt() != 0;
-      r.facts.first_at = opt_time(q.getColumn(5));
-      r.facts.first_acked_at = opt_time(q.getColumn(6));
-      r.facts.forced = q.getColumn(7).getInt() != 0;
-      r.facts.silence = q.getColumn(8).isNull() ? std::nullopt : std::optional<Seconds>(q.getColumn(8).getInt64());
-      r.severity = q.getColumn(9).getString();
-      if (by == "engineer") r.engineer = q.getColumn(10).getString();
-      if (by == "customer") r.customer = q.getColumn(10).getString();
-      if (by == "trigger") r.triggers = from_json_array(q.getColumn(10).getString());
-      if (by == "path") r.facts.first_path = q.getColumn(10).isNull() ? "" : q.getColumn(10).getString();
-      r.client_contacts.clear();
-      if (r.facts.first_at && !r.resolved_at) r.client_contacts = client_contacts(db, r.id);
-      fn(r);
-    }
+    scan_stats(impl_->db, "", since, until, by, fn);
     return 0;
+  });
+}
+
+void Store::escalated_stats(std::optional<Time> since, std::optional<Time> until,
+                            const std::function<void(const StatsRow&)>& fn) {
+  // From the partial index cases_escalated: a few pages however many cases
+  // were never escalated.
+  guarded("computing statistics", [&] {
+    scan_stats(impl_->db, "c.esc_at IS NOT NULL AND ", since, until, "", fn);
+    return 0;
+  });
+}
+
+std::vector<CaseCounts> Store::case_counts(std::optional<Time> since, std::optional<Time> until, bool by_month) {
+  return guarded("computing statistics", [&] {
+    auto& db = impl_->db;
+    db.exec("PRAGMA cache_size = 64");
+    const int64_t lo = since ? to_unix(*since) : INT64_MIN;
+    const int64_t hi = until ? to_unix(*until) : INT64_MAX;
+    // Counted by SQLite from the narrow cases_created index, a range at a time.
+    SQLite::Statement q(db,
+                        "SELECT count(*), count(resolved_at), count(csat), total(csat) FROM cases "
+                        "INDEXED BY cases_created WHERE created_at >= ? AND created_at < ?");
+    auto count = [&](int64_t from, int64_t to) {
+      q.reset();
+      q.bind(1, from);
+      q.bind(2, to);
+      q.executeStep();
+      CaseCounts c;
+      c.opened = q.getColumn(0).getInt();
+      c.resolved = q.getColumn(1).getInt();
+      c.csat_count = q.getColumn(2).getInt();
+      c.csat_sum = q.getColumn(3).getDouble();
+      return c;
+    };
+    std::vector<CaseCounts> out;
+    if (!by_month) {
+      out.push_back(count(lo, hi));
+      out.back().from = since.value_or(Time{});
+      return out;
+    }
+    SQLite::Statement span(
+        db, "SELECT min(created_at), max(created_at) FROM cases WHERE created_at >= ? AND created_at < ?");
+    span.bind(1, lo);
+    span.bind(2, hi);
+    if (!span.executeStep() || span.getColumn(0).isNull()) return out;
+    const int64_t first = span.getColumn(0).getInt64(), last = span.getColumn(1).getInt64();
+    const date::year_month_day day{date::floor<date::days>(from_unix(first))};
+    date::year_month ym{day.year(), day.month()};
+    for (;;) {
+      const int64_t start = to_unix(Time{date::sys_days{ym / 1}});
+      if (start > last) break;
+      ym += date::months{1};
+      const int64_t end = to_unix(Time{date::sys_days{ym / 1}});
+      CaseCounts c = count(std::max(start, lo), std::min(end, hi));
+      c.from = from_unix(start);
+      if (c.opened) out.push_back(c);
+    }
+    return out;
   });
 }
 
