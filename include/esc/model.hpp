@@ -116,6 +116,8 @@ struct EscalationFacts {
   // For a resolved escalated case: longest_silence() from the first
   // escalation to the resolution. Open cases are measured against now.
   std::optional<Seconds> silence;
+  // When the client last heard from us, escalated or not.
+  std::optional<Time> last_contact;
 };
 
 // `escalations` in any order, `contacts` (client contact times) in time order.

@@ -129,6 +129,7 @@ Seconds longest_silence(Time start, Time end, const std::vector<Time>& contacts)
 EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& escalations,
                                  const std::vector<Time>& contacts) {
   EscalationFacts f;
+  if (!contacts.empty()) f.last_contact = contacts.back();
   const Escalation* first = nullptr;
   for (const auto& x : escalations) {
     if (!f.first_at || x.at < *f.first_at) f.first_at = x.at;

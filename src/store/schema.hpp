@@ -122,6 +122,16 @@ ALTER TABLE cases ADD COLUMN esc_acked_at INTEGER;           -- of the first esc
 ALTER TABLE cases ADD COLUMN esc_path TEXT;                  -- of the first escalation
 ALTER TABLE cases ADD COLUMN esc_forced INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cases ADD COLUMN silence INTEGER;                -- seconds; resolved escalated cases
+ALTER TABLE cases ADD COLUMN contact_at INTEGER;             -- when the client last heard from us
+UPDATE cases SET contact_at = (SELECT max(at) FROM entries e
+                               WHERE e.case_id = cases.id AND e.kind IN ('contact', 'notice', 'update'));
+-- What `esc due` reads of the escalated cases, without their summaries.
+DROP INDEX escalations_case;
+CREATE INDEX escalations_case ON escalations(case_id, level, path, at, acked_at);
+DROP INDEX cases_active;
+CREATE INDEX cases_active ON cases(updated_at DESC, id DESC, status, uuid, title, customer, severity, ref, triggers,
+                                   tags, engineer, created_at, resolved_at, csat, unnecessary, contact_at)
+  WHERE status = 'open' OR status = 'escalated';
 -- What metrics read instead of the cases: counts from the first, the
 -- escalated cases from the second (see Store::case_counts, escalated_stats).
 DROP INDEX cases_created;

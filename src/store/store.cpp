@@ -143,10 +143,10 @@ constexpr const char* kEscalationColumns =
     "x.id, x.uuid, x.case_id, x.level, x.path, x.at, x.forced, x.force_reason, x.subject, "
     "x.snapshot, x.acked_at, x.acked_by";
 
-// The same columns, less the sent summary (large, and not needed to follow up).
-constexpr const char* kEscalationColumnsNoSnapshot =
-    "x.id, x.uuid, x.case_id, x.level, x.path, x.at, x.forced, x.force_reason, x.subject, "
-    "'', x.acked_at, x.acked_by";
+// What following up needs of an escalation, all in the escalations_case
+// index: the escalation's rows, with their summaries, stay unread.
+constexpr const char* kEscalationColumnsForDue =
+    "x.id, '', x.case_id, x.level, x.path, x.at, 0, '', '', '', x.acked_at, ''";
 
 Escalation read_escalation(SQLite::Statement& q, int o = 0) {
   Escalation x;
@@ -756,7 +756,7 @@ namespace {
 constexpr const char* kInsertCase =
     "INSERT INTO cases (id, uuid, title, customer, severity, status, ref, triggers, tags, "
     "engineer, created_at, updated_at, resolved_at, csat, unnecessary, esc_at, esc_acked_at, esc_path, esc_forced, "
-    "silence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "silence, contact_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertEntry =
     "INSERT INTO entries (id, uuid, case_id, kind, text, state, at, author) VALUES (?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertEscalation =
@@ -793,6 +793,7 @@ void bind_facts(SQLite::Statement& q, int i, const EscalationFacts& f) {
     q.bind(i + 4, static_cast<int64_t>(f.silence->count()));
   else
     q.bind(i + 4);
+  bind_opt_time(q, i + 5, f.last_contact);
 }
 
 void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c, const EscalationFacts& facts) {
@@ -856,9 +857,10 @@ void refresh_facts(SQLite::Database& db, int64_t case_id) {
   auto c = one_case(db, "c.id = ?", case_id);
   if (!c) return;
   const auto facts = escalation_facts(*c, case_escalations(db, case_id), client_contacts(db, case_id));
-  SQLite::Statement q(db, "UPDATE cases SET esc_at=?, esc_acked_at=?, esc_path=?, esc_forced=?, silence=? WHERE id=?");
+  SQLite::Statement q(
+      db, "UPDATE cases SET esc_at=?, esc_acked_at=?, esc_path=?, esc_forced=?, silence=?, contact_at=? WHERE id=?");
   bind_facts(q, 1, facts);
-  q.bind(6, case_id);
+  q.bind(7, case_id);
   q.exec();
 }
 }  // namespace
@@ -1375,13 +1377,12 @@ std::vector<Case> Store::open_unescalated() {
 
 std::vector<EscalatedCase> Store::escalated_cases() {
   return guarded("reading escalated cases", [&] {
-    SQLite::Statement q(
-        impl_->db, fmt::format("SELECT {}, {}, (SELECT max(e.at) FROM entries e WHERE e.case_id = c.id AND e.kind IN "
-                               "('notice','update','contact')) FROM cases c INDEXED BY cases_active "
-                               "JOIN escalations x ON x.case_id = c.id "
-                               "AND x.level = (SELECT max(level) FROM escalations WHERE case_id = c.id) "
-                               "WHERE c.status = 'escalated' ORDER BY x.at",
-                               kCaseColumns, kEscalationColumnsNoSnapshot));
+    SQLite::Statement q(impl_->db,
+                        fmt::format("SELECT {}, {}, c.contact_at FROM cases c INDEXED BY cases_active "
+                                    "JOIN escalations x ON x.case_id = c.id "
+                                    "AND x.level = (SELECT max(level) FROM escalations WHERE case_id = c.id) "
+                                    "WHERE c.status = 'escalated' ORDER BY x.at",
+                                    kCaseColumns, kEscalationColumnsForDue));
     std::vector<EscalatedCase> out;
     while (q.executeStep()) {
       EscalatedCase ec;
