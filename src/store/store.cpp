@@ -443,7 +443,29 @@ struct Store::Impl {
   }
 
   // One connection, used by one thread: no SQLite mutex around every call.
-  explicit Impl(const std::string& path, int flags) : db(path, flags | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs) {}
+  explicit Impl(const std::string& path, int flags) : db(path, flags | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs) {
+    sqlite3_wal_hook(db.getHandle(), &Impl::on_commit, this);
+  }
+
+  // Commits go to the WAL without an fsync, and the WAL is not copied into
+  // the database when esc exits: a command that writes a few pages waits
+  // for no disk. But the first esc to open the log after that reads the
+  // whole WAL again, so the one that leaves it past kCheckpointFrames
+  // copies it into the database and empties it (fsyncs included), unless a
+  // reader holds it. The WAL stays under about a megabyte plus one command's
+  // writes; SQLite's own automatic checkpoint is replaced by this.
+  static constexpr int kCheckpointFrames = 256;
+  int wal_frames = 0;
+  static int on_commit(void* self, sqlite3*, const char*, int frames) {
+    static_cast<Impl*>(self)->wal_frames = frames;
+    return SQLITE_OK;
+  }
+  ~Impl() {
+    if (wal_frames < kCheckpointFrames) return;
+    sqlite3* h = db.getHandle();
+    sqlite3_busy_timeout(h, 200);
+    sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  }
 
   SQLite::Statement& cached(const char* sql) {
     auto& q = cache[sql];
@@ -661,14 +683,11 @@ void migrate(SQLite::Database& db, const std::string& name) {
                                version, schema::kCount),
                    "upgrade esc");
   guarded("opening the database", [&] {
-    db.exec("PRAGMA journal_mode = WAL");
+    if (version == 0) db.exec("PRAGMA journal_mode = WAL");  // kept in the file from then on
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
-    // Leave the WAL to SQLite's automatic checkpoints (every 256 pages)
-    // instead of checkpointing, with its fsyncs, at the end of every
-    // command; small enough that opening the log stays cheap.
+    // No checkpoint, with its fsyncs, at the end of every command: see ~Impl.
     sqlite3_db_config(db.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-    db.exec("PRAGMA wal_autocheckpoint = 256");
     return 0;
   });
   const bool migrating = version < schema::kCount;
@@ -888,7 +907,10 @@ void Store::update_case(const Case& c) {
     q.bind(12, c.unnecessary ? 1 : 0);
     q.bind(13, static_cast<int64_t>(c.id));
     q.exec();
-    refresh_facts(impl_->db, c.id);
+    // Of the facts, only an escalated case's silence depends on what changes here (its resolution).
+    SQLite::Statement escalated(impl_->db, "SELECT 1 FROM cases WHERE id = ? AND esc_at IS NOT NULL");
+    escalated.bind(1, static_cast<int64_t>(c.id));
+    if (escalated.executeStep()) refresh_facts(impl_->db, c.id);
     return 0;
   });
 }

@@ -344,3 +344,30 @@ TEST_CASE("a version 1 database is upgraded, with the escalation facts of its ca
   CHECK_FALSE(rows[1].facts.first_at);
   CHECK(s.integrity_check() == "ok");
 }
+
+TEST_CASE("a small change stays in the WAL at exit; a large one is copied into the database and the WAL emptied") {
+  TempDir dir;
+  auto db = dir.path / "esc.db";
+  auto wal = fs::path(db.string() + "-wal");
+  Case c = make_case("Checkout fails", t0);
+  {
+    Store s = Store::open(db);
+    s.write([&] { s.insert_case(c); });
+  }
+  REQUIRE(fs::exists(wal));
+  CHECK(fs::file_size(wal) > 0);  // not checkpointed: no fsync on the way out
+  {
+    Store s = Store::open(db);
+    CHECK(s.get_case(c.id));  // and nothing lost
+    s.write([&] {
+      for (int i = 0; i < 2000; ++i) {
+        Entry e = make_entry(c.id, "note", "entry number " + std::to_string(i) + std::string(200, 'x'), t0);
+        s.insert_entry(e);
+      }
+    });
+  }
+  CHECK(fs::file_size(wal) == 0);  // past the threshold: copied and emptied
+  Store s = Store::open(db);
+  CHECK(s.entries(c.id).size() == 2000);
+  CHECK(s.integrity_check() == "ok");
+}
