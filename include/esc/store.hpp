@@ -108,7 +108,9 @@ class Store {
   std::optional<Case> find_case_by_ref(const std::string& ref);
   std::optional<Case> find_case_by_uuid(const std::string& uuid);
   std::vector<Case> list_cases(const CaseFilter& f);
-  std::vector<CaseId> list_ids(bool include_resolved);
+  // The most recently active first; limit 0: all.
+  enum class Which { active, resolved, all };
+  std::vector<CaseId> list_ids(Which which, int limit);
   std::vector<CaseId> similar_resolved(const std::string& title, int limit);
 
   // Entries

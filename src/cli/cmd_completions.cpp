@@ -76,10 +76,14 @@ void run_complete(const CompleteOptions& o, Context& ctx, CLI::App& root) {
       for (const auto& c : ctx.config().channels) line(c.name, c.type + " channel");
     } else if (o.what == "cases") {
       // `cases` = open and escalated; `cases resolved` or `cases all` for reopen and review.
+      // The 200 most recently active: a shell shows no more, and a log of
+      // years would otherwise hand it every case at every Tab.
       const std::string which = o.args.empty() ? "active" : o.args.front();
       if (!std::filesystem::exists(ctx.db_path())) return;  // completing never creates a database
-      for (const auto& c : ctx.store().list_ids(which != "active"))
-        if (which != "resolved" || c.status == Status::resolved) line(std::to_string(c.id), c.title);
+      const auto w = which == "resolved" ? Store::Which::resolved
+                     : which == "all"    ? Store::Which::all
+                                         : Store::Which::active;
+      for (const auto& c : ctx.store().list_ids(w, 200)) line(std::to_string(c.id), c.title);
     } else if (o.what == "deliveries") {
       if (!std::filesystem::exists(ctx.db_path())) return;
       for (const auto& d : ctx.store().pending_deliveries())

@@ -964,13 +964,15 @@ std::vector<Case> Store::list_cases(const CaseFilter& f) {
   });
 }
 
-std::vector<CaseId> Store::list_ids(bool include_resolved) {
+std::vector<CaseId> Store::list_ids(Which which, int limit) {
   return guarded("listing cases", [&] {
-    SQLite::Statement q(impl_->db,
-                        include_resolved
-                            ? "SELECT id, ref, title, severity, status FROM cases ORDER BY updated_at DESC, id DESC"
-                            : "SELECT id, ref, title, severity, status FROM cases INDEXED BY cases_active "
-                              "WHERE status = 'open' OR status = 'escalated' ORDER BY updated_at DESC, id DESC");
+    const char* where = which == Which::active ? "INDEXED BY cases_active WHERE status = 'open' OR status = 'escalated'"
+                        : which == Which::resolved ? "WHERE status = 'resolved'"
+                                                   : "";
+    SQLite::Statement q(impl_->db, fmt::format("SELECT id, ref, title, severity, status FROM cases {} "
+                                               "ORDER BY updated_at DESC, id DESC LIMIT ?",
+                                               where));
+    q.bind(1, limit > 0 ? limit : -1);
     std::vector<CaseId> out;
     while (q.executeStep()) {
       CaseId c;

@@ -430,5 +430,38 @@ class ScriptsAgreeWithTheHelp(unittest.TestCase):
         self.assertIn("--all", pages["outbox retry"]["options"])
 
 
+class ManyCases(unittest.TestCase):
+    """On a log of years, completion offers the most recently active cases,
+    not every case ever opened."""
+
+    def test_the_200_most_recently_active(self):
+        import json
+        with tempfile.TemporaryDirectory() as home:
+            env = home_env(home)
+            lines = []
+            for i in range(1, 261):
+                resolved = i > 230  # 30 resolved, 230 open
+                t = f"2026-10-{1 + i // 24:02d}T{i % 24:02d}:00:00Z"
+                lines.append(json.dumps({
+                    "case": {"id": i, "uuid": f"00000000-0000-4000-8000-{i:012d}", "title": f"Case number {i}",
+                             "customer": "", "severity": "low", "status": "resolved" if resolved else "open",
+                             "ref": None, "triggers": [], "tags": [], "engineer": "", "created_at": t,
+                             "updated_at": t, "resolved_at": t if resolved else None, "csat": None,
+                             "unnecessary": False},
+                    "entries": [], "escalations": [], "deliveries": []}))
+            src = os.path.join(home, "cases.jsonl")
+            with open(src, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            run = functools.partial(subprocess.run, capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(run([ESC, "import", src]).returncode, 0)
+            active = run([ESC, "__complete", "cases"]).stdout.splitlines()
+            self.assertEqual(len(active), 200)
+            self.assertEqual(active[0].split("\t")[0], "230")  # most recently active first
+            self.assertEqual(active[-1].split("\t")[0], "31")
+            resolved = [line.split("\t")[0] for line in run([ESC, "__complete", "cases", "resolved"]).stdout.splitlines()]
+            self.assertEqual(resolved, [str(i) for i in range(260, 230, -1)])
+            self.assertEqual(len(run([ESC, "__complete", "cases", "all"]).stdout.splitlines()), 200)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
