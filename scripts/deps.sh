@@ -14,16 +14,18 @@ esc_install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# What building esc needs.
+# What building esc needs. libcurl4 (libcurl.so.4, which libcurl4-openssl-dev
+# also brings) is named on its own: esc loads it with dlopen when a network
+# channel delivers, so nothing links it and no tool would find it missing.
 ESC_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libcli11-dev libsqlitecpp-dev libsqlite3-dev libfmt-dev libtoml11-dev
-  libcurl4-openssl-dev nlohmann-json3-dev libhowardhinnant-date-dev
+  libcurl4-openssl-dev libcurl4 nlohmann-json3-dev libhowardhinnant-date-dev
 )
 
 # What the tests need besides: doctest, Debian's Python with aiosmtpd for
 # the SMTP server, real shells for completions, mandoc for the man pages,
-# sqlite3 for the benchmark floor.
+# sqlite3 for the benchmark floor, binutils for readelf.
 ESC_TEST_PACKAGES=(
-  doctest-dev python3 python3-aiosmtpd bash-completion zsh fish mandoc sqlite3 util-linux
+  doctest-dev python3 python3-aiosmtpd bash-completion zsh fish mandoc sqlite3 util-linux binutils
 )

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "channels_internal.hpp"
+#include "curl_api.hpp"
+#include "esc/error.hpp"
 
 namespace esc::detail {
 
@@ -42,11 +44,6 @@ std::vector<std::string> url_secrets(const std::string& url) {
 
 namespace {
 
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-
 size_t collect(char* data, size_t size, size_t n, void* user) {
   auto* s = static_cast<std::string*>(user);
   if (s->size() < 4096) s->append(data, std::min(size * n, 4096 - s->size()));
@@ -56,37 +53,42 @@ size_t collect(char* data, size_t size, size_t n, void* user) {
 // POSTs a JSON body; 2xx is success. Errors name only scheme://host/….
 DeliveryResult post_json(const std::string& url, const std::string& body, const std::vector<std::string>& headers,
                          Seconds timeout, const std::vector<std::string>& secrets) {
-  static CurlGlobal global;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
+  const CurlApi* api = nullptr;
+  try {
+    api = &curl();
+  } catch (const Error& e) {
+    return {false, e.what()};
+  }
+  const CurlApi& c = *api;
+  std::unique_ptr<CURL, void (*)(CURL*)> h(c.easy_init(), c.easy_cleanup);
   if (!h) return {false, "cannot start an HTTP client"};
   curl_slist* list = nullptr;
-  list = curl_slist_append(list, "Content-Type: application/json; charset=utf-8");
-  for (const auto& hd : headers) list = curl_slist_append(list, hd.c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> guard(list, curl_slist_free_all);
+  list = c.slist_append(list, "Content-Type: application/json; charset=utf-8");
+  for (const auto& hd : headers) list = c.slist_append(list, hd.c_str());
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> guard(list, c.slist_free_all);
   std::string response;
   char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(h.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h.get(), CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(h.get(), CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
-  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<long long>(timeout.count(), 10) * 1000));
-  curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h.get(), CURLOPT_USERAGENT, "esc");
-  CURLcode rc = curl_easy_perform(h.get());
+  c.easy_setopt(h.get(), CURLOPT_URL, url.c_str());
+  c.easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  c.easy_setopt(h.get(), CURLOPT_HTTPHEADER, list);
+  c.easy_setopt(h.get(), CURLOPT_POSTFIELDS, body.c_str());
+  c.easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  c.easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
+  c.easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(timeout.count(), 10) * 1000));
+  c.easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
+  c.easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, collect);
+  c.easy_setopt(h.get(), CURLOPT_WRITEDATA, &response);
+  c.easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
+  c.easy_setopt(h.get(), CURLOPT_USERAGENT, "esc");
+  CURLcode rc = c.easy_perform(h.get());
   const std::string where = mask_url(url);
   if (rc != CURLE_OK) {
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    std::string why = errbuf[0] ? errbuf : c.easy_strerror(rc);
     if (rc == CURLE_OPERATION_TIMEDOUT) why = fmt::format("timed out after {}s", timeout.count());
     return {false, scrub(fmt::format("{}: {}", where, why), secrets)};
   }
   long status = 0;
-  curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
+  c.easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status > 299) {
     std::string snippet = response.substr(0, 200);
     for (auto& ch : snippet)

@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "channels_internal.hpp"
+#include "curl_api.hpp"
+#include "esc/error.hpp"
 #include "esc/text.hpp"
 
 namespace esc::detail {
@@ -45,8 +47,14 @@ std::string angle(const std::string& addr) {
 }  // namespace
 
 DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
+  const CurlApi* api = nullptr;
+  try {
+    api = &curl();
+  } catch (const Error& e) {
+    return {false, e.what()};
+  }
+  const CurlApi& c = *api;
+  std::unique_ptr<CURL, void (*)(CURL*)> h(c.easy_init(), c.easy_cleanup);
   if (!h) return {false, "cannot start an SMTP client"};
   std::vector<std::string> secrets;
   std::string user = ch.username;
@@ -65,36 +73,36 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
   }
 
   curl_slist* rcpt = nullptr;
-  for (const auto& to : ch.to) rcpt = curl_slist_append(rcpt, angle(to).c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> guard(rcpt, curl_slist_free_all);
+  for (const auto& to : ch.to) rcpt = c.slist_append(rcpt, angle(to).c_str());
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> guard(rcpt, c.slist_free_all);
   Reader reader{&p.body};
   char errbuf[CURL_ERROR_SIZE] = {0};
   const std::string from = angle(ch.from);
-  curl_easy_setopt(h.get(), CURLOPT_URL, ch.url.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  c.easy_setopt(h.get(), CURLOPT_URL, ch.url.c_str());
+  c.easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   // STARTTLS whenever the server offers it; required when we would log in.
-  curl_easy_setopt(h.get(), CURLOPT_USE_SSL, static_cast<long>(password ? CURLUSESSL_ALL : CURLUSESSL_TRY));
-  if (!user.empty()) curl_easy_setopt(h.get(), CURLOPT_USERNAME, user.c_str());
-  if (password) curl_easy_setopt(h.get(), CURLOPT_PASSWORD, password->c_str());
-  curl_easy_setopt(h.get(), CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_MAIL_RCPT, rcpt);
-  curl_easy_setopt(h.get(), CURLOPT_READFUNCTION, feed);
-  curl_easy_setopt(h.get(), CURLOPT_READDATA, &reader);
-  curl_easy_setopt(h.get(), CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout.count() * 1000));
-  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<long long>(ch.timeout.count(), 10) * 1000));
-  curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
+  c.easy_setopt(h.get(), CURLOPT_USE_SSL, static_cast<long>(password ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  if (!user.empty()) c.easy_setopt(h.get(), CURLOPT_USERNAME, user.c_str());
+  if (password) c.easy_setopt(h.get(), CURLOPT_PASSWORD, password->c_str());
+  c.easy_setopt(h.get(), CURLOPT_MAIL_FROM, from.c_str());
+  c.easy_setopt(h.get(), CURLOPT_MAIL_RCPT, rcpt);
+  c.easy_setopt(h.get(), CURLOPT_READFUNCTION, feed);
+  c.easy_setopt(h.get(), CURLOPT_READDATA, &reader);
+  c.easy_setopt(h.get(), CURLOPT_UPLOAD, 1L);
+  c.easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout.count() * 1000));
+  c.easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
+                static_cast<long>(std::min<long long>(ch.timeout.count(), 10) * 1000));
+  c.easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
+  c.easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
   std::string reply;
-  curl_easy_setopt(h.get(), CURLOPT_DEBUGFUNCTION, last_reply);
-  curl_easy_setopt(h.get(), CURLOPT_DEBUGDATA, &reply);
-  curl_easy_setopt(h.get(), CURLOPT_VERBOSE, 1L);
-  CURLcode rc = curl_easy_perform(h.get());
+  c.easy_setopt(h.get(), CURLOPT_DEBUGFUNCTION, last_reply);
+  c.easy_setopt(h.get(), CURLOPT_DEBUGDATA, &reply);
+  c.easy_setopt(h.get(), CURLOPT_VERBOSE, 1L);
+  CURLcode rc = c.easy_perform(h.get());
   if (rc != CURLE_OK) {
     long code = 0;
-    curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &code);
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    c.easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &code);
+    std::string why = errbuf[0] ? errbuf : c.easy_strerror(rc);
     while (!why.empty() && (why.back() == '\n' || why.back() == '.')) why.pop_back();
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       why = fmt::format("timed out after {}s", ch.timeout.count());

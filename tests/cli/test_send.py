@@ -795,6 +795,30 @@ class SendTest(EscTest):
         check("snapshot", x["snapshot"])
         self.assertIn("[card number]", x["subject"])
 
+    def test_libcurl_is_loaded_only_when_a_network_channel_delivers(self):
+        # Not linked, so not loaded before main(): `--version` runs without it.
+        dynamic = subprocess.run(["readelf", "-d", esctest.ESC], capture_output=True, text=True, check=True).stdout
+        self.assertIn("(NEEDED)", dynamic)
+        self.assertNotIn("libcurl", dynamic)
+        r = self.esc("--version", env={"LD_DEBUG": "libs"})
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("libcurl", r.err)
+
+        # Loaded when an e-mail and a webhook are delivered, which arrive as ever.
+        mail = self.serve(SmtpServer())
+        hook = self.serve(HttpReceiver())
+        self.env["ESC_SLACK_URL"] = hook.url(SLACK_PATH)
+        self.write_config(ENGINEER + path_block("tier2", ["eng-mail", "chat"]) + routing("tier2")
+                          + smtp("eng-mail", mail.url) + webhook("chat", "slack", "ESC_SLACK_URL"))
+        cid, = self.seed({"title": "Checkout fails for EU cards"})
+        r = self.esc("send", cid, env={"LD_DEBUG": "libs"})
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("libcurl.so.4", r.err)
+        self.assertEqual((len(mail.messages), len(hook.requests)), (1, 1))
+        self.assertIn("Checkout fails for EU cards", mail.messages[0].message()["Subject"])
+        self.assertIn("Checkout fails for EU cards", hook.requests[0].json()["text"])
+        self.assertEqual(self.outbox(), [])
+
 
 if __name__ == "__main__":
     main()
