@@ -123,7 +123,7 @@ ALTER TABLE cases ADD COLUMN esc_path TEXT;                  -- of the first esc
 ALTER TABLE cases ADD COLUMN esc_forced INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cases ADD COLUMN silence INTEGER;                -- seconds; resolved escalated cases
 ALTER TABLE cases ADD COLUMN contact_at INTEGER;             -- when the client last heard from us
-UPDATE cases SET contact_at = (SELECT max(at) FROM entries e
+UPDATE cases SET contact_at = (SELECT max(at) FROM entries e INDEXED BY entries_kind
                                WHERE e.case_id = cases.id AND e.kind IN ('contact', 'notice', 'update'));
 -- What `esc due` reads of the escalated cases, without their summaries.
 DROP INDEX escalations_case;

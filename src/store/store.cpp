@@ -854,7 +854,8 @@ std::vector<Escalation> case_escalations(SQLite::Database& db, int64_t case_id) 
 
 // When the client heard from us on this case, in time order.
 constexpr const char* kClientContacts =
-    "SELECT at FROM entries WHERE kind IN ('contact', 'notice', 'update') AND case_id = ? ORDER BY at";
+    "SELECT at FROM entries INDEXED BY entries_kind WHERE kind IN ('contact', 'notice', 'update') AND case_id = ? "
+    "ORDER BY at";
 
 // `q` is a statement of kClientContacts.
 std::vector<Time> client_contacts(SQLite::Statement& q, int64_t case_id) {
@@ -1004,12 +1005,13 @@ std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit)
   if (words.empty()) return {};
   return guarded("looking for similar cases", [&] {
     impl_->settle();
-    // Rank only among the newest matches so that a common word stays cheap,
-    // then read cases in rank order until enough are resolved.
+    // Rank only among the 500 newest matches (a hint printed by every `esc
+    // new` must stay cheap whatever the title's words), then read cases in
+    // rank order until enough are resolved.
     std::vector<std::pair<double, std::int64_t>> hits;
     {
       SQLite::Statement q(impl_->db, fmt::format("SELECT rowid, {}(case_fts) FROM case_fts WHERE case_fts MATCH ? "
-                                                 "ORDER BY rowid DESC LIMIT 2000",
+                                                 "ORDER BY rowid DESC LIMIT 500",
                                                  impl_->rank_function()));
       q.bind(1, fts_query(words, true));
       while (q.executeStep()) hits.emplace_back(q.getColumn(1).getDouble(), q.getColumn(0).getInt64());
