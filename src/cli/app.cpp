@@ -90,7 +90,6 @@ int fail(const std::string& message, const std::string& hint, Exit code) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  std::setlocale(LC_CTYPE, "C.UTF-8");
   // Past a file-size limit, a write should fail (and be reported, with
   // nothing half-written) rather than kill the process.
   std::signal(SIGXFSZ, SIG_IGN);

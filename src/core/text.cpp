@@ -1,5 +1,7 @@
 #include "esc/text.hpp"
 
+#include <clocale>
+
 #include <fmt/format.h>
 
 #include <cwchar>
@@ -44,7 +46,12 @@ bool is_control(char32_t cp) { return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && 
 bool is_bidi_control(char32_t cp) { return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069); }
 
 int cp_width(char32_t cp) {
+  if (cp >= 0x20 && cp < 0x7f) return 1;
   if (cp == 0) return 0;
+  // wcwidth() needs a UTF-8 locale; loading one costs a few hundred
+  // microseconds, so only the first text that is not ASCII pays for it.
+  static const bool utf8 = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
+  (void)utf8;
   int w = ::wcwidth(static_cast<wchar_t>(cp));
   return w < 0 ? 1 : w;
 }
