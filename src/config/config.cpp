@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -312,6 +314,30 @@ struct Deferred {
 
 }  // namespace
 
+namespace {
+
+// Line and column (1-based, in characters) of the first byte that does not
+// start a valid UTF-8 character.
+std::optional<std::pair<std::size_t, std::size_t>> first_invalid_utf8(std::string_view text) {
+  if (is_valid_utf8(text)) return std::nullopt;
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t n = 1;
+    while (n <= 4 && !is_valid_utf8(text.substr(i, n))) ++n;
+    if (n > 4) return std::pair{line, column};
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += n;
+  }
+  return std::pair{line, column};
+}
+
+}  // namespace
+
 Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem>& problems) {
   Config cfg = default_config();
   cfg.source = file;
@@ -328,7 +354,15 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
       problems.push_back({name, 0, 0, "cannot be read"});
       return cfg;
     }
-    doc = toml::parse(in, name);
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    // TOML is UTF-8; toml11 reads past the end of some invalid sequences.
+    if (auto bad = first_invalid_utf8(text)) {
+      problems.push_back({name, static_cast<unsigned>(bad->first), static_cast<unsigned>(bad->second),
+                          "is not valid UTF-8 here (a TOML file must be)"});
+      return cfg;
+    }
+    std::istringstream stream(text);
+    doc = toml::parse(stream, name);
   } catch (const toml::syntax_error& e) {
     problems.push_back({name, e.location().line(), e.location().column(), first_line(e.what())});
     return cfg;

@@ -129,6 +129,13 @@ TEST_CASE("every syntax error has a message (found by fuzz_config)") {
   for (const auto& x : p) CHECK_FALSE(x.message.empty());
 }
 
+TEST_CASE("a file that is not valid UTF-8 is refused with the place (toml11 overflowed; found by fuzz_config)") {
+  CHECK(only_problem("[engineer]\nname = \"Dana\"\n[[redact]]\npattern = 'ab\xd6{4}'\n") ==
+        "4:14: is not valid UTF-8 here (a TOML file must be)");
+  CHECK(only_problem("# caf\xc3\xa9 \xff\n") == "1:8: is not valid UTF-8 here (a TOML file must be)");
+  CHECK(problems_of("# caf\xc3\xa9 \xe6\x9d\xb1\n[engineer]\nname = \"D\xc3\xa1na\"\n").empty());
+}
+
 TEST_CASE("a checklist naming an unknown entry kind is an error") {
   auto s = only_problem("[[checklist]]\nkey = \"x\"\nquestion = \"?\"\nkinds = [\"facts\"]\n");
   CHECK(s.find("unknown entry kind \"facts\"") != std::string::npos);
