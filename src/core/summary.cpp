@@ -344,7 +344,7 @@ void md_section(std::string& out, const std::string& heading, const std::vector<
     std::string bullet = numbered ? fmt::format("{}. ", n) : std::string("- ");
     std::string label = kind_label(i);
     if (!label.empty()) label = "*" + markdown_escape(trim(label)) + "* ";
-    out += bullet + label + "`" + format_utc(i.at) + "`" + markdown_escape(by_line(i, c)) + ": ";
+    out += bullet + label + "`" + format_utc(i.at) + "`" + markdown_escape(inert(by_line(i, c))) + ": ";
     auto lines = split_lines(inert(i.text, true));
     for (size_t k = 0; k < lines.size(); ++k) {
       if (k) out += "  \n" + std::string(numbered ? 3 : 2, ' ');

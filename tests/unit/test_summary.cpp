@@ -166,6 +166,18 @@ TEST_CASE("markdown escapes what would be markup, and text stays inert") {
   CHECK(t.find('\x1b') == std::string::npos);
 }
 
+TEST_CASE("an entry's author is shown inert in Markdown too (found by fuzz_render)") {
+  Config cfg = default_config();
+  Entry e = entry("contact", "called them", 1);
+  e.author = "mal\x07lory \x1b[31m";  // imported from another log
+  auto s = build_summary(sample_case(), {e}, {}, cfg, t0);
+  for (const auto& out : {render_markdown(s), render_text(s)}) {
+    CHECK(out.find('\x07') == std::string::npos);
+    CHECK(out.find('\x1b') == std::string::npos);
+    CHECK(out.find("mal^Glory") != std::string::npos);
+  }
+}
+
 TEST_CASE("payloads stay valid JSON whatever bytes the text holds (found by fuzz_render)") {
   Config cfg = default_config();
   Case c = sample_case();
