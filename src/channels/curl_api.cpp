@@ -62,4 +62,20 @@ const CurlApi& curl() {
   return loaded.api;
 }
 
+const CurlApi* start_curl(CurlHandle& handle, std::string& error, const char* client) {
+  const CurlApi* api = nullptr;
+  try {
+    api = &curl();
+  } catch (const Error& e) {
+    error = e.what();
+    return nullptr;
+  }
+  handle = CurlHandle(api->easy_init(), api->easy_cleanup);
+  if (!handle) {
+    error = std::string("cannot start an ") + client + " client";
+    return nullptr;
+  }
+  return api;
+}
+
 }  // namespace esc

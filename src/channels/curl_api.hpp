@@ -7,6 +7,9 @@
 
 #include <curl/curl.h>
 
+#include <memory>
+#include <string>
+
 namespace esc {
 
 struct CurlApi {
@@ -27,5 +30,13 @@ struct CurlApi {
 // Error (Exit::temp_fail) with a one-line message when libcurl cannot be
 // loaded, and tries again on the next call.
 const CurlApi& curl();
+
+using CurlHandle = std::unique_ptr<CURL, void (*)(CURL*)>;
+
+// What a delivery starts with: the table and a new easy handle in `handle`.
+// On failure, nullptr and a one-line reason in `error` ("cannot load
+// libcurl: ...", "cannot start an SMTP client"): the delivery fails and is
+// retried later.
+const CurlApi* start_curl(CurlHandle& handle, std::string& error, const char* client);
 
 }  // namespace esc

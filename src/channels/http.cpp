@@ -53,15 +53,11 @@ size_t collect(char* data, size_t size, size_t n, void* user) {
 // POSTs a JSON body; 2xx is success. Errors name only scheme://host/….
 DeliveryResult post_json(const std::string& url, const std::string& body, const std::vector<std::string>& headers,
                          Seconds timeout, const std::vector<std::string>& secrets) {
-  const CurlApi* api = nullptr;
-  try {
-    api = &curl();
-  } catch (const Error& e) {
-    return {false, e.what()};
-  }
+  CurlHandle h(nullptr, nullptr);
+  std::string error;
+  const CurlApi* api = start_curl(h, error, "HTTP");
+  if (!api) return {false, error};
   const CurlApi& c = *api;
-  std::unique_ptr<CURL, void (*)(CURL*)> h(c.easy_init(), c.easy_cleanup);
-  if (!h) return {false, "cannot start an HTTP client"};
   curl_slist* list = nullptr;
   list = c.slist_append(list, "Content-Type: application/json; charset=utf-8");
   for (const auto& hd : headers) list = c.slist_append(list, hd.c_str());

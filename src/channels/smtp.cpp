@@ -47,15 +47,11 @@ std::string angle(const std::string& addr) {
 }  // namespace
 
 DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
-  const CurlApi* api = nullptr;
-  try {
-    api = &curl();
-  } catch (const Error& e) {
-    return {false, e.what()};
-  }
+  CurlHandle h(nullptr, nullptr);
+  std::string error;
+  const CurlApi* api = start_curl(h, error, "SMTP");
+  if (!api) return {false, error};
   const CurlApi& c = *api;
-  std::unique_ptr<CURL, void (*)(CURL*)> h(c.easy_init(), c.easy_cleanup);
-  if (!h) return {false, "cannot start an SMTP client"};
   std::vector<std::string> secrets;
   std::string user = ch.username;
   if (auto u = read_secret(ch.username_env, ch.username_file)) user = *u;
