@@ -66,8 +66,13 @@ void register_init(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_completions(CLI::App& app, Context& ctx);
 
-// Builds the whole command tree (also used by completions and the docs test).
-std::unique_ptr<CLI::App> build_app(Context& ctx);
+// The whole command tree, or only `command` with the global options when it
+// names one (what running it needs).
+std::unique_ptr<CLI::App> build_app(Context& ctx, std::string_view command = {});
+// The first word of the command line that is not an option: the command;
+// "--version" when that is all there is to do. Empty when there is none, or
+// when help for everything is asked for.
+std::string_view command_word(int argc, char** argv);
 
 // The program: parse, run, map every failure to an exit code.
 int run(int argc, char** argv);

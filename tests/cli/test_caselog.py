@@ -142,6 +142,18 @@ class CaseLog(EscTest):
         self.assertRegex(self.ok("--version").out, r"^esc \d+\.\d+\.\d+\n$")
         self.assertIn("Example", self.ok("log", "--help").out)
         self.assertFalse(os.path.exists(self.db))  # --help opens no database
+        # Running a command builds only its options; help and version still see everything.
+        r = self.ok("--db", self.db, "--color", "never", "--help")
+        for cmd in ("new", "list", "due", "stats", "import", "completions"):
+            self.assertIn(cmd, r.out)
+        self.assertIn("--limit", self.ok("--help", "list").out)
+        self.assertRegex(self.ok("--color", "never", "--version").out, r"^esc \d+\.\d+\.\d+\n$")
+        self.assertRegex(self.ok("--version", "list").out, r"^esc \d+\.\d+\.\d+\n$")
+        r = self.ok("--color", "never", "list", "--help")
+        self.assertIn("--limit", r.out)
+        self.assertNotIn("--csat", r.out)  # resolve's, not list's
+        r = self.fails(64, "--color", "never", "list", "--csat", "5")
+        self.assertIn("esc list --help", r.err)
 
     def test_invalid_utf8_and_control_characters_in_a_title(self):
         r = self.esc("new", b"bad \xff title".decode("latin-1").encode("latin-1").decode("utf-8", "surrogateescape"))
