@@ -59,6 +59,7 @@ class StatsBuilder {
   struct Acc;
   Acc& group(const std::string& key);
   Acc& month(Time t);
+  Acc& all();
   // Calls f with each group the case counts in (several for triggers).
   void each_group(const StatsRow& r, const std::function<void(Acc&)>& f);
   std::string by_;

@@ -44,7 +44,25 @@ constexpr std::pair<std::string_view, Register> kCommands[] = {
 
 }  // namespace
 
-std::unique_ptr<CLI::App> build_app(Context& ctx, std::string_view command) {
+Invocation read_invocation(const CLI::App& root, int argc, char** argv) {
+  Invocation inv;
+  auto is = [](const CLI::Option* opt, const std::string& a) { return opt && opt->check_name(a); };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (!a.starts_with("-")) {
+      inv.command = argv[i];
+      break;
+    }
+    inv.help = inv.help || is(root.get_help_ptr(), a) || is(root.get_help_all_ptr(), a);
+    inv.version = inv.version || is(root.get_version_ptr(), a);
+    // A global option's value is not the command.
+    const CLI::Option* opt = root.get_option_no_throw(a);
+    if (opt && opt->get_items_expected_min() > 0) ++i;
+  }
+  return inv;
+}
+
+std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv) {
   auto app = std::make_unique<CLI::App>(
       "esc: escalate support cases with nothing lost on the way.\n"
       "Keeps a case log, checks readiness, writes the handover and sends it.",
@@ -63,32 +81,21 @@ std::unique_ptr<CLI::App> build_app(Context& ctx, std::string_view command) {
   app->footer("Run `esc COMMAND --help` for a command's options, `man esc` for the whole manual.");
 
   // Running one command needs its options only; building every command's
-  // costs about a millisecond, a fifth of esc's start-up.
-  if (command == "--version") return app;
-  for (const auto& [name, reg] : kCommands)
-    if (name == command) {
-      reg(*app, ctx);
-      return app;
-    }
+  // costs about a millisecond, a fifth of esc's start-up. Help before the
+  // command, an unknown word and completion need the whole tree.
+  const Invocation inv = read_invocation(*app, argc, argv);
+  if (!inv.help) {
+    if (inv.command.empty() && inv.version) return app;
+    for (const auto& [name, reg] : kCommands)
+      if (name == inv.command) {
+        reg(*app, ctx);
+        return app;
+      }
+  }
   Register done = nullptr;
   for (const auto& [name, reg] : kCommands)
     if (reg != done) reg(*app, ctx), done = reg;
   return app;
-}
-
-std::string_view command_word(int argc, char** argv) {
-  bool version = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--db" || a == "--config" || a == "--color") {
-      ++i;
-      continue;
-    }
-    if (a == "-h" || a == "--help" || a == "--help-all") return {};  // help for everything
-    if (a == "--version") version = true;
-    if (!a.starts_with("-")) return a;
-  }
-  return version ? "--version" : "";
 }
 
 namespace {
@@ -137,7 +144,7 @@ int run(int argc, char** argv) {
   Context ctx;
   std::unique_ptr<CLI::App> app;
   try {
-    app = build_app(ctx, command_word(argc, argv));
+    app = build_app(ctx, argc, argv);
     app->parse(argc, argv);
     return ctx.exit_code;
   } catch (const CLI::CallForHelp& e) {
@@ -158,7 +165,7 @@ int run(int argc, char** argv) {
     }
     if (where != app.get()) hint = fmt::format("run `esc {} --help` for its options", where->get_name());
     if (argc > 1 && where == app.get()) {
-      const std::string first(command_word(argc, argv));
+      const std::string first(read_invocation(*app, argc, argv).command);
       if (!first.empty() && !has_command(*app, first)) {
         msg = fmt::format("unknown command \"{}\"", first);
         if (auto s = suggestion(*app, first); !s.empty()) hint = fmt::format("did you mean `esc {}`?", s);

@@ -66,13 +66,18 @@ void register_init(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_completions(CLI::App& app, Context& ctx);
 
-// The whole command tree, or only `command` with the global options when it
-// names one (what running it needs).
-std::unique_ptr<CLI::App> build_app(Context& ctx, std::string_view command = {});
-// The first word of the command line that is not an option: the command;
-// "--version" when that is all there is to do. Empty when there is none, or
-// when help for everything is asked for.
-std::string_view command_word(int argc, char** argv);
+// What a command line asks for, read with the root's global options only.
+struct Invocation {
+  std::string_view command;  // the first word that is neither an option nor its value
+  bool help = false;         // help or help-all before the command
+  bool version = false;      // --version before the command
+};
+Invocation read_invocation(const CLI::App& root, int argc, char** argv);
+
+// The command tree for this command line: the global options and the
+// command being run, or everything when help, an unknown word or completion
+// needs it.
+std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv);
 
 // The program: parse, run, map every failure to an exit code.
 int run(int argc, char** argv);

@@ -73,6 +73,11 @@ StatsBuilder::Acc& StatsBuilder::group(const std::string& key) {
   return *a;
 }
 
+StatsBuilder::Acc& StatsBuilder::all() {
+  if (!all_) all_ = &group("all");
+  return *all_;
+}
+
 StatsBuilder::Acc& StatsBuilder::month(Time t) {
   // Formatting a month per row would cost more than the rest together.
   const date::year_month_day day{date::floor<date::days>(t)};
@@ -85,7 +90,7 @@ StatsBuilder::Acc& StatsBuilder::month(Time t) {
 }
 
 void StatsBuilder::add_counts(const CaseCounts& c) {
-  Acc& a = by_ == "month" ? month(c.from) : *(all_ ? all_ : all_ = &group("all"));
+  Acc& a = by_ == "month" ? month(c.from) : all();
   a.g.opened += c.opened;
   a.g.resolved += c.resolved;
   a.g.csat_count += c.csat_count;
@@ -107,8 +112,7 @@ void StatsBuilder::each_group(const StatsRow& r, const std::function<void(Acc&)>
   } else if (by_ == "severity") {
     f(group(r.severity));
   } else {
-    if (!all_) all_ = &group("all");
-    f(*all_);
+    f(all());
   }
 }
 

@@ -85,6 +85,14 @@ void bind_opt_time(SQLite::Statement& q, int i, const std::optional<Time>& t) {
     q.bind(i);
 }
 
+// A row's own id when it has one (an import keeps ids), else NULL: SQLite picks.
+void bind_id(SQLite::Statement& q, int i, std::int64_t id) {
+  if (id > 0)
+    q.bind(i, static_cast<int64_t>(id));
+  else
+    q.bind(i);
+}
+
 void bind_text_or_null(SQLite::Statement& q, int i, const std::string& s) {
   if (s.empty())
     q.bind(i);
@@ -473,6 +481,14 @@ struct Store::Impl {
     return *q;
   }
 
+  // For scans, which read each page once: a small page cache keeps the
+  // memory (and the page faults that come with touching new memory) down.
+  bool small_cache_set = false;
+  void small_cache() {
+    if (!small_cache_set) db.exec("PRAGMA cache_size = 64");
+    small_cache_set = true;
+  }
+
   void begin_bulk();
   void settle() {
     if (bulk) end_bulk();
@@ -817,10 +833,7 @@ void bind_facts(SQLite::Statement& q, int i, const EscalationFacts& f) {
 
 void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c, const EscalationFacts& facts) {
   Reused q(stmt);
-  if (c.id > 0)
-    q->bind(1, static_cast<int64_t>(c.id));
-  else
-    q->bind(1);
+  bind_id(*q, 1, c.id);
   q->bind(2, c.uuid);
   q->bind(3, c.title);
   q->bind(4, c.customer);
@@ -890,7 +903,7 @@ void Store::update_case(const Case& c) {
     impl_->settle();
     SQLite::Statement q(impl_->db,
                         "UPDATE cases SET title=?, customer=?, severity=?, status=?, ref=?, triggers=?, tags=?, "
-                        "engineer=?, updated_at=?, resolved_at=?, csat=?, unnecessary=? WHERE id=?");
+                        "engineer=?, updated_at=?, resolved_at=?, csat=?, unnecessary=? WHERE id=? RETURNING esc_at");
     q.bind(1, c.title);
     q.bind(2, c.customer);
     q.bind(3, c.severity);
@@ -907,11 +920,8 @@ void Store::update_case(const Case& c) {
       q.bind(11);
     q.bind(12, c.unnecessary ? 1 : 0);
     q.bind(13, static_cast<int64_t>(c.id));
-    q.exec();
     // Of the facts, only an escalated case's silence depends on what changes here (its resolution).
-    SQLite::Statement escalated(impl_->db, "SELECT 1 FROM cases WHERE id = ? AND esc_at IS NOT NULL");
-    escalated.bind(1, static_cast<int64_t>(c.id));
-    if (escalated.executeStep()) refresh_facts(impl_->db, c.id);
+    if (q.executeStep() && !q.getColumn(0).isNull()) refresh_facts(impl_->db, c.id);
     return 0;
   });
 }
@@ -1049,10 +1059,7 @@ void Store::insert_entry(Entry& e) {
 namespace {
 void insert_entry_raw(SQLite::Database& db, SQLite::Statement& stmt, Entry& e) {
   Reused q(stmt);
-  if (e.id > 0)
-    q->bind(1, static_cast<int64_t>(e.id));
-  else
-    q->bind(1);
+  bind_id(*q, 1, e.id);
   q->bind(2, e.uuid);
   q->bind(3, static_cast<int64_t>(e.case_id));
   q->bind(4, e.kind);
@@ -1246,10 +1253,7 @@ void Store::insert_escalation(Escalation& x) {
 namespace {
 void insert_escalation_raw(SQLite::Database& db, SQLite::Statement& stmt, Escalation& x) {
   Reused q(stmt);
-  if (x.id > 0)
-    q->bind(1, static_cast<int64_t>(x.id));
-  else
-    q->bind(1);
+  bind_id(*q, 1, x.id);
   q->bind(2, x.uuid);
   q->bind(3, static_cast<int64_t>(x.case_id));
   q->bind(4, x.level);
@@ -1301,10 +1305,7 @@ void Store::insert_delivery(Delivery& d) {
 namespace {
 void insert_delivery_raw(SQLite::Database& db, SQLite::Statement& stmt, Delivery& d) {
   Reused q(stmt);
-  if (d.id > 0)
-    q->bind(1, static_cast<int64_t>(d.id));
-  else
-    q->bind(1);
+  bind_id(*q, 1, d.id);
   q->bind(2, static_cast<int64_t>(d.escalation_id));
   q->bind(3, d.channel);
   q->bind(4, d.key);
@@ -1432,9 +1433,6 @@ void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> sin
                       : by == "trigger"  ? ", c.triggers"
                       : by == "path"     ? ", c.esc_path"
                                          : "";
-  // A scan reads each page once: a small page cache keeps the memory (and
-  // the page faults that come with touching new memory) down.
-  db.exec("PRAGMA cache_size = 64");
   // The hot loop of metrics over years of cases: SQLite's C API directly.
   const std::string sql = fmt::format(
       "SELECT c.id, c.created_at, c.resolved_at, c.csat, c.unnecessary, c.esc_at, c.esc_acked_at, c.esc_forced, "
@@ -1490,6 +1488,7 @@ void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> sin
 void Store::stats(std::optional<Time> since, std::optional<Time> until, const std::string& by,
                   const std::function<void(const StatsRow&)>& fn) {
   guarded("computing statistics", [&] {
+    impl_->small_cache();
     scan_stats(impl_->db, "", since, until, by, fn);
     return 0;
   });
@@ -1500,6 +1499,7 @@ void Store::escalated_stats(std::optional<Time> since, std::optional<Time> until
   // From the partial index cases_escalated: a few pages however many cases
   // were never escalated.
   guarded("computing statistics", [&] {
+    impl_->small_cache();
     scan_stats(impl_->db, "c.esc_at IS NOT NULL AND ", since, until, "", fn);
     return 0;
   });
@@ -1508,7 +1508,7 @@ void Store::escalated_stats(std::optional<Time> since, std::optional<Time> until
 std::vector<CaseCounts> Store::case_counts(std::optional<Time> since, std::optional<Time> until, bool by_month) {
   return guarded("computing statistics", [&] {
     auto& db = impl_->db;
-    db.exec("PRAGMA cache_size = 64");
+    impl_->small_cache();
     const int64_t lo = since ? to_unix(*since) : INT64_MIN;
     const int64_t hi = until ? to_unix(*until) : INT64_MAX;
     // Counted by SQLite from the narrow cases_created index, a range at a time.
