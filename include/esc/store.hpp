@@ -44,8 +44,9 @@ struct LessonHit {
   std::string customer;
 };
 
-// What `esc due` needs of an escalated case: its newest escalation and the
-// last time the client heard from us.
+// What `esc due` needs of an escalated case: its newest escalation (id,
+// level, path, time and acknowledgement only; not its subject or the sent
+// summary) and the last time the client heard from us.
 struct EscalatedCase {
   Case c;
   Escalation latest;
