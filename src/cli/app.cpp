@@ -15,7 +15,8 @@ namespace {
 using Register = void (*)(CLI::App&, Context&);
 
 // Every command and the function that registers it (some register several).
-// `__complete` lists the others' options, so it needs them all.
+// `__complete` needs them all to list commands and their options, not to
+// list values (cases, kinds, paths...).
 constexpr std::pair<std::string_view, Register> kCommands[] = {
     {"new", register_new},
     {"list", register_list},
@@ -40,7 +41,12 @@ constexpr std::pair<std::string_view, Register> kCommands[] = {
     {"init", register_init},
     {"config", register_config},
     {"completions", register_completions},
+    {"__complete", register_completions},
 };
+
+bool completes_the_tree(std::string_view what) {
+  return what == "commands" || what == "subcommands" || what == "flags";
+}
 
 }  // namespace
 
@@ -51,6 +57,7 @@ Invocation read_invocation(const CLI::App& root, int argc, char** argv) {
     const std::string a = argv[i];
     if (!a.starts_with("-")) {
       inv.command = argv[i];
+      if (i + 1 < argc) inv.word = argv[i + 1];
       break;
     }
     inv.help = inv.help || is(root.get_help_ptr(), a) || is(root.get_help_all_ptr(), a);
@@ -84,7 +91,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv) {
   // costs about a millisecond, a fifth of esc's start-up. Help before the
   // command, an unknown word and completion need the whole tree.
   const Invocation inv = read_invocation(*app, argc, argv);
-  if (!inv.help) {
+  if (!inv.help && !(inv.command == "__complete" && completes_the_tree(inv.word))) {
     if (inv.command.empty() && inv.version) return app;
     for (const auto& [name, reg] : kCommands)
       if (name == inv.command) {

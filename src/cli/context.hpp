@@ -69,6 +69,7 @@ void register_completions(CLI::App& app, Context& ctx);
 // What a command line asks for, read with the root's global options only.
 struct Invocation {
   std::string_view command;  // the first word that is neither an option nor its value
+  std::string_view word;     // the word after the command, if any
   bool help = false;         // help or help-all before the command
   bool version = false;      // --version before the command
 };
