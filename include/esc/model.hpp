@@ -124,7 +124,9 @@ struct EscalationFacts {
 EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& escalations,
                                  const std::vector<Time>& contacts);
 
-// A new random (version 4) UUID.
+// A new UUID, version 7 (RFC 9562): the time in milliseconds, then 74
+// random bits. Time-ordered, so the rows made in one session sit side by
+// side in the UUID indexes instead of landing on random pages of them.
 std::string new_uuid();
 
 // The engineer's name when the config names none: $USER, else the login.

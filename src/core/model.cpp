@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 #include <random>
 #include <tuple>
@@ -154,8 +155,12 @@ std::string new_uuid() {
     std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(::getpid())};
     return std::mt19937_64(seq);
   }();
-  std::uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  std::uint64_t hi = (static_cast<std::uint64_t>(ms) << 16) | (rng() & 0x0fffULL);
+  std::uint64_t lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000007000ULL;  // version 7
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
   return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff, lo >> 48,
                      lo & 0xffffffffffffULL);

@@ -934,27 +934,51 @@ void refresh_facts(SQLite::Database& db, int64_t case_id) {
 void Store::update_case(const Case& c) {
   guarded("updating a case", [&] {
     impl_->settle();
-    SQLite::Statement q(impl_->db,
-                        "UPDATE cases SET title=?, customer=?, severity=?, status=?, ref=?, triggers=?, tags=?, "
-                        "engineer=?, updated_at=?, resolved_at=?, csat=?, unnecessary=? WHERE id=? RETURNING esc_at");
-    q.bind(1, c.title);
-    q.bind(2, c.customer);
-    q.bind(3, c.severity);
-    q.bind(4, std::string(to_string(c.status)));
-    bind_text_or_null(q, 5, c.ref);
-    q.bind(6, to_json_array(c.triggers));
-    q.bind(7, to_json_array(c.tags));
-    q.bind(8, c.engineer);
-    q.bind(9, static_cast<int64_t>(to_unix(c.updated_at)));
-    bind_opt_time(q, 10, c.resolved_at);
-    if (c.csat)
-      q.bind(11, *c.csat);
-    else
-      q.bind(11);
-    q.bind(12, c.unnecessary ? 1 : 0);
-    q.bind(13, static_cast<int64_t>(c.id));
-    // Of the facts, only an escalated case's silence depends on what changes here (its resolution).
-    if (q.executeStep() && !q.getColumn(0).isNull()) refresh_facts(impl_->db, c.id);
+    // Only the columns that changed: SQLite rewrites the entry of every index
+    // on a column that is SET, changed or not, and the title's full-text
+    // entry with it. Adding an entry changes updated_at alone.
+    const auto old = one_case(impl_->db, "c.id = ?", static_cast<int64_t>(c.id));
+    if (!old) return 0;
+    std::string set;
+    auto changed = [&](bool differs, const char* column) {
+      if (differs) set += fmt::format("{}{} = :{}", set.empty() ? "" : ", ", column, column);
+      return differs;
+    };
+    const bool title = changed(c.title != old->title, "title");
+    const bool customer = changed(c.customer != old->customer, "customer");
+    const bool severity = changed(c.severity != old->severity, "severity");
+    const bool status = changed(c.status != old->status, "status");
+    const bool ref = changed(c.ref != old->ref, "ref");
+    const bool triggers = changed(c.triggers != old->triggers, "triggers");
+    const bool tags = changed(c.tags != old->tags, "tags");
+    const bool engineer = changed(c.engineer != old->engineer, "engineer");
+    const bool updated = changed(c.updated_at != old->updated_at, "updated_at");
+    const bool resolved = changed(c.resolved_at != old->resolved_at, "resolved_at");
+    const bool csat = changed(c.csat != old->csat, "csat");
+    const bool unnecessary = changed(c.unnecessary != old->unnecessary, "unnecessary");
+    if (set.empty()) return 0;
+    SQLite::Statement q(impl_->db, fmt::format("UPDATE cases SET {} WHERE id = :id RETURNING esc_at", set));
+    if (title) q.bind(":title", c.title);
+    if (customer) q.bind(":customer", c.customer);
+    if (severity) q.bind(":severity", c.severity);
+    if (status) q.bind(":status", std::string(to_string(c.status)));
+    if (ref) bind_text_or_null(q, q.getIndex(":ref"), c.ref);
+    if (triggers) q.bind(":triggers", to_json_array(c.triggers));
+    if (tags) q.bind(":tags", to_json_array(c.tags));
+    if (engineer) q.bind(":engineer", c.engineer);
+    if (updated) q.bind(":updated_at", static_cast<int64_t>(to_unix(c.updated_at)));
+    if (resolved) bind_opt_time(q, q.getIndex(":resolved_at"), c.resolved_at);
+    if (csat) {
+      if (c.csat)
+        q.bind(":csat", *c.csat);
+      else
+        q.bind(":csat");
+    }
+    if (unnecessary) q.bind(":unnecessary", c.unnecessary ? 1 : 0);
+    q.bind(":id", static_cast<int64_t>(c.id));
+    // Of the facts, only an escalated case's silence depends on what changes
+    // here: its resolution.
+    if (q.executeStep() && resolved && !q.getColumn(0).isNull()) refresh_facts(impl_->db, c.id);
     return 0;
   });
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "../../src/store/schema.hpp"
 #include "esc/error.hpp"
@@ -370,4 +371,82 @@ TEST_CASE("a small change stays in the WAL at exit; a large one is copied into t
   Store s = Store::open(db);
   CHECK(s.entries(c.id).size() == 2000);
   CHECK(s.integrity_check() == "ok");
+}
+
+TEST_CASE("updating a case writes the columns that changed, and every one of them") {
+  TempDir dir;
+  auto db = dir.path / "esc.db";
+  Case c = make_case("Checkout fails for EU cards", t0, "ZD-7");
+  {
+    Store s = Store::open(db);
+    s.write([&] { s.insert_case(c); });
+  }
+  auto fts_rows = [&] {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM case_fts_data", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    const int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    return n;
+  };
+  const int before = fts_rows();
+  Store s = Store::open(db);
+  // An entry added: updated_at alone. The title's full-text entry is not rewritten.
+  c.updated_at = t0 + Seconds{60};
+  s.write([&] { s.update_case(c); });
+  CHECK(fts_rows() == before);
+  CHECK(s.get_case(c.id)->updated_at == t0 + Seconds{60});
+  // Every field still reaches the database when it changes.
+  c.title = "Renamed";
+  c.customer = "Globex";
+  c.severity = "critical";
+  c.status = Status::resolved;
+  c.ref = "";
+  c.triggers = {"vip"};
+  c.tags = {};
+  c.engineer = "sam";
+  c.resolved_at = t0 + Seconds{120};
+  c.csat = 5;
+  c.unnecessary = true;
+  s.write([&] { s.update_case(c); });
+  auto back = s.get_case(c.id);
+  REQUIRE(back);
+  CHECK(back->title == "Renamed");
+  CHECK(back->customer == "Globex");
+  CHECK(back->severity == "critical");
+  CHECK(back->status == Status::resolved);
+  CHECK(back->ref.empty());
+  CHECK(back->triggers == std::vector<std::string>{"vip"});
+  CHECK(back->tags.empty());
+  CHECK(back->engineer == "sam");
+  CHECK(back->resolved_at == t0 + Seconds{120});
+  CHECK(back->csat == 5);
+  CHECK(back->unnecessary);
+  CHECK(s.search("renamed", "", 10, false).size() == 1);
+  CHECK(s.search("checkout", "", 10, false).empty());
+  // And back again, to NULLs.
+  c.ref = "ZD-8";
+  c.resolved_at.reset();
+  c.csat.reset();
+  s.write([&] { s.update_case(c); });
+  back = s.get_case(c.id);
+  CHECK(back->ref == "ZD-8");
+  CHECK_FALSE(back->resolved_at);
+  CHECK_FALSE(back->csat);
+  CHECK(s.fts_integrity_check() == "ok");
+}
+
+TEST_CASE("new UUIDs are version 7: unique, and ordered by the time they were made") {
+  const std::string a = new_uuid();
+  CHECK(a.size() == 36);
+  CHECK(a[8] == '-');
+  CHECK(a[14] == '7');                                        // version
+  CHECK(std::string("89ab").find(a[19]) != std::string::npos);  // variant
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const std::string b = new_uuid();
+  CHECK(a < b);
+  CHECK(new_uuid() != new_uuid());
 }
