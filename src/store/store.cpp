@@ -1568,45 +1568,62 @@ std::vector<CaseCounts> Store::case_counts(std::optional<Time> since, std::optio
     impl_->small_cache();
     const int64_t lo = since ? to_unix(*since) : INT64_MIN;
     const int64_t hi = until ? to_unix(*until) : INT64_MAX;
-    // Counted by SQLite from the narrow cases_created index, a range at a time.
-    SQLite::Statement q(db,
-                        "SELECT count(*), count(resolved_at), count(csat), total(csat) FROM cases "
-                        "INDEXED BY cases_created WHERE created_at >= ? AND created_at < ?");
+    // The months that lie wholly inside [lo, hi) are read from case_months
+    // (schema 3), one row each; the one or two that `since` or `until` cut
+    // are counted from the narrow cases_created index, for their part.
+    SQLite::Statement part(db,
+                           "SELECT count(*), count(resolved_at), count(csat), total(csat) FROM cases "
+                           "INDEXED BY cases_created WHERE created_at >= ? AND created_at < ?");
     auto count = [&](int64_t from, int64_t to) {
-      q.reset();
-      q.bind(1, from);
-      q.bind(2, to);
-      q.executeStep();
+      part.reset();
+      part.bind(1, from);
+      part.bind(2, to);
+      part.executeStep();
       CaseCounts c;
-      c.opened = q.getColumn(0).getInt();
-      c.resolved = q.getColumn(1).getInt();
-      c.csat_count = q.getColumn(2).getInt();
-      c.csat_sum = q.getColumn(3).getDouble();
+      c.opened = part.getColumn(0).getInt();
+      c.resolved = part.getColumn(1).getInt();
+      c.csat_count = part.getColumn(2).getInt();
+      c.csat_sum = part.getColumn(3).getDouble();
       return c;
     };
+    auto month_of = [](int64_t t) {
+      const date::year_month_day day{date::floor<date::days>(from_unix(t))};
+      return to_unix(Time{date::sys_days{day.year() / day.month() / 1}});
+    };
+    auto next_month = [](int64_t month) {
+      const date::year_month_day day{date::floor<date::days>(from_unix(month))};
+      return to_unix(Time{date::sys_days{(date::year_month{day.year(), day.month()} + date::months{1}) / 1}});
+    };
+    SQLite::Statement months(db,
+                             "SELECT month, opened, resolved, csat_count, csat_sum FROM case_months "
+                             "WHERE month >= ? AND month < ? AND opened > 0 ORDER BY month");
+    months.bind(1, lo == INT64_MIN ? INT64_MIN : month_of(lo));
+    months.bind(2, hi);
+    CaseCounts total;
+    total.from = since.value_or(Time{});
     std::vector<CaseCounts> out;
-    if (!by_month) {
-      out.push_back(count(lo, hi));
-      out.back().from = since.value_or(Time{});
-      return out;
-    }
-    SQLite::Statement span(
-        db, "SELECT min(created_at), max(created_at) FROM cases WHERE created_at >= ? AND created_at < ?");
-    span.bind(1, lo);
-    span.bind(2, hi);
-    if (!span.executeStep() || span.getColumn(0).isNull()) return out;
-    const int64_t first = span.getColumn(0).getInt64(), last = span.getColumn(1).getInt64();
-    const date::year_month_day day{date::floor<date::days>(from_unix(first))};
-    date::year_month ym{day.year(), day.month()};
-    for (;;) {
-      const int64_t start = to_unix(Time{date::sys_days{ym / 1}});
-      if (start > last) break;
-      ym += date::months{1};
-      const int64_t end = to_unix(Time{date::sys_days{ym / 1}});
-      CaseCounts c = count(std::max(start, lo), std::min(end, hi));
+    while (months.executeStep()) {
+      const int64_t start = months.getColumn(0).getInt64(), end = next_month(start);
+      CaseCounts c;
+      if (start >= lo && end <= hi) {
+        c.opened = months.getColumn(1).getInt();
+        c.resolved = months.getColumn(2).getInt();
+        c.csat_count = months.getColumn(3).getInt();
+        c.csat_sum = months.getColumn(4).getDouble();
+      } else {
+        c = count(std::max(start, lo), std::min(end, hi));
+      }
       c.from = from_unix(start);
-      if (c.opened) out.push_back(c);
+      if (by_month) {
+        if (c.opened) out.push_back(c);
+      } else {
+        total.opened += c.opened;
+        total.resolved += c.resolved;
+        total.csat_count += c.csat_count;
+        total.csat_sum += c.csat_sum;
+      }
     }
+    if (!by_month) out.push_back(total);
     return out;
   });
 }

@@ -1,11 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <date/date.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "../../src/store/schema.hpp"
@@ -343,6 +345,12 @@ TEST_CASE("a version 1 database is upgraded, with the escalation facts of its ca
   CHECK(rows[0].facts.forced);
   CHECK(rows[0].facts.silence == Seconds{90000 - 4600});
   CHECK_FALSE(rows[1].facts.first_at);
+  // Schema 3: the monthly counts, made from the cases already there.
+  auto counts = s.case_counts(std::nullopt, std::nullopt, true);
+  REQUIRE(counts.size() == 1);
+  CHECK(counts[0].from == Time{});
+  CHECK(counts[0].opened == 2);
+  CHECK(counts[0].resolved == 1);
   CHECK(s.integrity_check() == "ok");
 }
 
@@ -449,4 +457,104 @@ TEST_CASE("new UUIDs are version 7: unique, and ordered by the time they were ma
   const std::string b = new_uuid();
   CHECK(a < b);
   CHECK(new_uuid() != new_uuid());
+}
+
+namespace {
+
+// case_counts() counted the slow way: every case, by its month of opening.
+std::vector<CaseCounts> counted_by_hand(Store& s, std::optional<Time> since, std::optional<Time> until,
+                                        bool by_month) {
+  std::map<Time, CaseCounts> months;
+  CaseCounts all;
+  all.from = since.value_or(Time{});
+  for (const auto& c : s.list_cases(CaseFilter{.statuses = {}, .limit = 0})) {
+    if ((since && c.created_at < *since) || (until && c.created_at >= *until)) continue;
+    const date::year_month_day day{date::floor<date::days>(c.created_at)};
+    for (CaseCounts* n : {&months[Time{date::sys_days{day.year() / day.month() / 1}}], &all}) {
+      n->opened++;
+      n->resolved += c.resolved_at ? 1 : 0;
+      n->csat_count += c.csat ? 1 : 0;
+      n->csat_sum += c.csat.value_or(0);
+    }
+  }
+  if (!by_month) return {all};
+  std::vector<CaseCounts> out;
+  for (auto& [from, n] : months) {
+    n.from = from;
+    out.push_back(n);
+  }
+  return out;
+}
+
+void same_counts(const std::vector<CaseCounts>& a, const std::vector<CaseCounts>& b) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].from == b[i].from);
+    CHECK(a[i].opened == b[i].opened);
+    CHECK(a[i].resolved == b[i].resolved);
+    CHECK(a[i].csat_count == b[i].csat_count);
+    CHECK(a[i].csat_sum == b[i].csat_sum);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("monthly case counts follow every insert, change and deletion, and any period") {
+  Store s = Store::open_memory();
+  const Time jan = Time{date::sys_days{date::year{2026} / 1 / 1}};
+  std::vector<Case> cases;
+  // Cases across three months, two of them on a month's first and last second.
+  const Time at[] = {jan, jan + Seconds{86400 * 10}, jan + Seconds{86400 * 31} - Seconds{1},
+                     jan + Seconds{86400 * 31}, jan + Seconds{86400 * 45}, jan + Seconds{86400 * 70}};
+  s.write([&] {
+    for (size_t i = 0; i < std::size(at); ++i) {
+      Case c = make_case("case " + std::to_string(i), at[i]);
+      if (i % 2) {
+        c.status = Status::resolved;
+        c.resolved_at = at[i] + Seconds{3600};
+        c.csat = static_cast<int>(i % 5) + 1;
+      }
+      s.insert_case(c);
+      cases.push_back(c);
+    }
+  });
+  auto check_all = [&] {
+    const std::optional<Time> bounds[] = {std::nullopt, jan, jan + Seconds{86400 * 5},
+                                          jan + Seconds{86400 * 31}, jan + Seconds{86400 * 50}};
+    for (const auto& since : bounds)
+      for (const auto& until : bounds)
+        for (bool by_month : {false, true}) {
+          CAPTURE(by_month);
+          same_counts(s.case_counts(since, until, by_month), counted_by_hand(s, since, until, by_month));
+        }
+  };
+  check_all();
+  // Resolved, rated, reopened, moved to another month, deleted by an import's replacement.
+  cases[0].status = Status::resolved;
+  cases[0].resolved_at = at[0] + Seconds{60};
+  cases[0].csat = 2;
+  cases[1].resolved_at.reset();
+  cases[1].csat.reset();
+  cases[1].status = Status::open;
+  s.write([&] {
+    s.update_case(cases[0]);
+    s.update_case(cases[1]);
+  });
+  check_all();
+  // An import replaces a case with a newer copy (a deletion, then an
+  // insertion): here opened a month earlier, and rated.
+  CaseRecord newer;
+  newer.c = *s.get_case(cases[4].id);
+  newer.c.created_at = at[1];
+  newer.c.updated_at = at[5] + Seconds{86400};
+  newer.c.csat = 5;
+  s.write([&] { CHECK(s.upsert_record(newer) == Store::Upsert::replaced); });
+  check_all();
+  // The month every case left is no longer listed.
+  newer.c = *s.get_case(cases[5].id);
+  newer.c.created_at = at[0];
+  newer.c.updated_at = at[5] + Seconds{86400 * 2};
+  s.write([&] { CHECK(s.upsert_record(newer) == Store::Upsert::replaced); });
+  check_all();
+  CHECK(s.case_counts(std::nullopt, std::nullopt, true).size() == 2);
 }
