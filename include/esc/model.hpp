@@ -113,12 +113,17 @@ struct EscalationFacts {
   std::optional<Time> first_acked_at;  // of the first one (lowest level)
   std::string first_path;
   bool forced = false;  // any escalation sent not ready
-  // For a resolved escalated case: longest_silence() from the first
-  // escalation to the resolution. Open cases are measured against now.
+  // For an escalated case: longest_silence() from the first escalation to
+  // the resolution; not yet resolved, to the last contact, and the time
+  // since then is added when it is measured (silence_by()).
   std::optional<Seconds> silence;
   // When the client last heard from us, escalated or not.
   std::optional<Time> last_contact;
 };
+
+// The longest the client of an escalated case not yet resolved has waited
+// for news by `now`: longest_silence(first escalation, now, contacts).
+Seconds silence_by(const EscalationFacts& f, Time now);
 
 // `escalations` in any order, `contacts` (client contact times) in time order.
 EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& escalations,

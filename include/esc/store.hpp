@@ -64,9 +64,6 @@ struct StatsRow {
   EscalationFacts facts;
   std::string engineer, customer;     // only when grouping by them
   std::vector<std::string> triggers;  // only when grouping by trigger
-  // Escalated cases not yet resolved: when the client heard from us, in
-  // time order (resolved ones carry facts.silence instead).
-  std::vector<Time> client_contacts;
 };
 
 // How many cases were created in a period, and what became of them.

@@ -140,8 +140,16 @@ EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& e
   if (!first) return f;
   f.first_acked_at = first->acked_at;
   f.first_path = first->path;
-  if (c.resolved_at) f.silence = longest_silence(*f.first_at, *c.resolved_at, contacts);
+  f.silence = longest_silence(*f.first_at, c.resolved_at ? *c.resolved_at : f.last_contact.value_or(*f.first_at),
+                              contacts);
   return f;
+}
+
+Seconds silence_by(const EscalationFacts& f, Time now) {
+  // The silence up to the last contact, or the one still going on: from the
+  // last contact (before the escalation too), else from the escalation.
+  const Time last = f.last_contact.value_or(f.first_at.value_or(now));
+  return std::max(f.silence.value_or(Seconds{0}), std::chrono::duration_cast<Seconds>(now - last));
 }
 
 const std::vector<std::string>& hypothesis_states() {

@@ -52,8 +52,8 @@ Durations durations(std::vector<Seconds> v) {
 
 bool client_kept_informed(const StatsRow& r, Seconds every, Time now) {
   if (!r.facts.first_at) return false;
-  if (r.resolved_at && r.facts.silence) return *r.facts.silence <= every;
-  return longest_silence(*r.facts.first_at, r.resolved_at.value_or(now), r.client_contacts) <= every;
+  if (r.resolved_at) return r.facts.silence && *r.facts.silence <= every;
+  return silence_by(r.facts, now) <= every;
 }
 
 struct StatsBuilder::Acc {

@@ -143,7 +143,14 @@ CREATE INDEX cases_escalated ON cases(created_at, esc_at, esc_acked_at, resolved
     // 3: cases opened, resolved and rated, by the calendar month (UTC) in
     // which they were opened, kept by triggers: `esc stats` reads a row a
     // month instead of stepping through every case (see Store::case_counts).
+    // The silence of escalated cases not yet resolved is kept too, up to
+    // their last contact; Store::migrate() fills it in.
     R"sql(
+-- The escalated cases, with when the client last heard from us: the silence
+-- of a case not yet resolved is measured from it (silence_by()).
+DROP INDEX cases_escalated;
+CREATE INDEX cases_escalated ON cases(created_at, esc_at, esc_acked_at, resolved_at, csat, esc_forced, unnecessary,
+                                      silence, severity, esc_path, contact_at) WHERE esc_at IS NOT NULL;
 CREATE TABLE case_months (
   month      INTEGER PRIMARY KEY,         -- the month's first second, Unix time
   opened     INTEGER NOT NULL DEFAULT 0,

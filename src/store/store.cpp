@@ -707,6 +707,10 @@ void after_migration(SQLite::Database& db, int version) {
     SQLite::Statement q(db, "SELECT DISTINCT case_id FROM escalations");
     while (q.executeStep()) refresh_facts(db, q.getColumn(0).getInt64());
   }
+  if (version == 3) {
+    SQLite::Statement q(db, "SELECT id FROM cases WHERE esc_at IS NOT NULL AND resolved_at IS NULL");
+    while (q.executeStep()) refresh_facts(db, q.getColumn(0).getInt64());
+  }
 }
 
 void migrate(SQLite::Database& db, const std::string& name) {
@@ -903,18 +907,12 @@ constexpr const char* kClientContacts =
     "SELECT at FROM entries INDEXED BY entries_kind WHERE kind IN ('contact', 'notice', 'update') AND case_id = ? "
     "ORDER BY at";
 
-// `q` is a statement of kClientContacts.
-std::vector<Time> client_contacts(SQLite::Statement& q, int64_t case_id) {
-  Reused r(q);
-  r->bind(1, case_id);
-  std::vector<Time> out;
-  while (r->executeStep()) out.push_back(from_unix(r->getColumn(0).getInt64()));
-  return out;
-}
-
 std::vector<Time> client_contacts(SQLite::Database& db, int64_t case_id) {
   SQLite::Statement q(db, kClientContacts);
-  return client_contacts(q, case_id);
+  q.bind(1, case_id);
+  std::vector<Time> out;
+  while (q.executeStep()) out.push_back(from_unix(q.getColumn(0).getInt64()));
+  return out;
 }
 
 // Recomputes a case's escalation facts (schema migration 2) after anything
@@ -1493,7 +1491,7 @@ void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> sin
   // The hot loop of metrics over years of cases: SQLite's C API directly.
   const std::string sql = fmt::format(
       "SELECT c.id, c.created_at, c.resolved_at, c.csat, c.unnecessary, c.esc_at, c.esc_acked_at, c.esc_forced, "
-      "c.silence, c.severity{} FROM cases c WHERE {}c.created_at >= ?1 AND c.created_at < ?2 ORDER BY c.created_at",
+      "c.silence, c.severity, c.contact_at{} FROM cases c WHERE {}c.created_at >= ?1 AND c.created_at < ?2 ORDER BY c.created_at",
       extra, where);
   sqlite3_stmt* raw = nullptr;
   if (int rc = sqlite3_prepare_v2(db.getHandle(), sql.c_str(), -1, &raw, nullptr); rc != SQLITE_OK)
@@ -1510,7 +1508,6 @@ void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> sin
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
     return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, col))) : std::string();
   };
-  SQLite::Statement contacts(db, kClientContacts);
   const bool by_severity = by == "severity", by_engineer = by == "engineer", by_customer = by == "customer",
              by_trigger = by == "trigger", by_path = by == "path";
   StatsRow r;
@@ -1529,12 +1526,11 @@ void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> sin
                                                                   : std::optional<Seconds>(sqlite3_column_int64(st, 8));
     }
     if (by_severity) r.severity = text(9);
-    if (by_engineer) r.engineer = text(10);
-    if (by_customer) r.customer = text(10);
-    if (by_trigger) r.triggers = from_json_array(text(10));
-    if (by_path) r.facts.first_path = text(10);
-    r.client_contacts.clear();
-    if (r.facts.first_at && !r.resolved_at) r.client_contacts = client_contacts(contacts, r.id);
+    r.facts.last_contact = opt(10);
+    if (by_engineer) r.engineer = text(11);
+    if (by_customer) r.customer = text(11);
+    if (by_trigger) r.triggers = from_json_array(text(11));
+    if (by_path) r.facts.first_path = text(11);
     fn(r);
   }
   if (rc != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), rc);

@@ -134,8 +134,8 @@ TEST_CASE("stats on a hand-computed data set") {
   Escalation x3;
   x3.at = t0 + 5 * H;
   r3.facts = escalation_facts(make(3, "low", t0), {x3}, {t0 + 5 * H});
-  r3.client_contacts = {t0 + 5 * H};
-  CHECK_FALSE(r3.facts.silence);  // not resolved: measured against now
+  CHECK(r3.facts.silence == Seconds{0});  // not resolved: up to the last contact, the rest measured against now
+  CHECK(silence_by(r3.facts, now) == now - (t0 + 5 * H));
   // 4: never escalated, resolved.
   row(3, "low").resolved_at = t0 + H;
 
@@ -191,7 +191,12 @@ TEST_CASE("longest silence: the notice starts the clock, every contact restarts 
   CHECK(f.first_path == "tier2");  // the lowest level
   CHECK(f.first_acked_at == start + 2 * H);
   CHECK(f.forced);         // any of them
-  CHECK_FALSE(f.silence);  // not resolved
+  CHECK(f.silence == Seconds{0});  // not resolved, no contact yet: all of it still to come
+  CHECK(silence_by(f, start + 7 * H) == 7 * H);
+  f = escalation_facts(c, {a, b}, {start + 2 * H, start + 5 * H});
+  CHECK(f.silence == 3 * H);  // up to the last contact
+  CHECK(silence_by(f, start + 6 * H) == 3 * H);
+  CHECK(silence_by(f, start + 9 * H) == 4 * H);
   c.resolved_at = start + 10 * H;
   CHECK(escalation_facts(c, {a, b}, {start + 4 * H}).silence == 6 * H);
   CHECK_FALSE(escalation_facts(c, {}, {start}).first_at);

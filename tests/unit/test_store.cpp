@@ -269,8 +269,11 @@ TEST_CASE("escalation facts for stats follow every change to a case") {
   CHECK(rows[0].facts.first_at == t0 + 2 * H);
   CHECK(rows[0].facts.first_path == "tier2");
   CHECK(rows[0].facts.forced);
-  CHECK_FALSE(rows[0].facts.silence);
-  CHECK(rows[0].client_contacts == std::vector<Time>{t0 + H});  // open: measured against now
+  // Not resolved: no contact since the escalation, so the silence so far is
+  // measured from the notice before it, by whenever it is read.
+  CHECK(rows[0].facts.silence == Seconds{0});
+  CHECK(rows[0].facts.last_contact == t0 + H);
+  CHECK(silence_by(rows[0].facts, t0 + 10 * H) == 9 * H);
 
   Escalation x2 = make_escalation(c.id, 2, "engineering", t0 + 5 * H);
   s.write([&] { s.insert_escalation(x2); });
@@ -287,14 +290,14 @@ TEST_CASE("escalation facts for stats follow every change to a case") {
   CHECK(rows[0].facts.first_acked_at == t0 + 3 * H);  // of the first (level 1) one
   CHECK(rows[0].facts.first_path == "tier2");
   CHECK(rows[0].facts.silence == 19 * H);  // notice at +1h until the update at +20h
-  CHECK(rows[0].client_contacts.empty());
 
   c.resolved_at.reset();
   c.status = Status::escalated;
   s.write([&] { s.update_case(c); });
   rows = stats_rows(s);
-  CHECK_FALSE(rows[0].facts.silence);
-  CHECK(rows[0].client_contacts.size() == 2);
+  CHECK(rows[0].facts.silence == 19 * H);  // the same, up to the last contact
+  CHECK(silence_by(rows[0].facts, t0 + 30 * H) == 19 * H);
+  CHECK(silence_by(rows[0].facts, t0 + 40 * H) == 20 * H);  // and growing since the update at +20h
 }
 
 TEST_CASE("stats reads cases created in [since, until), oldest first, with the grouping asked for") {
