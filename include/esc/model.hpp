@@ -106,8 +106,9 @@ const std::vector<std::string>& hypothesis_states();
 // `contacts` is in time order.
 Seconds longest_silence(Time start, Time end, const std::vector<Time>& contacts);
 
-// What `esc stats` needs of a case's escalations, kept with the case so that
-// metrics over years of cases read one narrow index.
+// What `esc stats` and `esc due` need of a case's escalations, kept with the
+// case so that metrics over years of cases, and follow-up, read one narrow
+// index.
 struct EscalationFacts {
   std::optional<Time> first_at;        // the earliest escalation
   std::optional<Time> first_acked_at;  // of the first one (lowest level)
@@ -119,6 +120,9 @@ struct EscalationFacts {
   std::optional<Seconds> silence;
   // When the client last heard from us, escalated or not.
   std::optional<Time> last_contact;
+  // The newest escalation, the one `due` follows up: the highest level (the
+  // latest of those). Its id, level, path, time and acknowledgement only.
+  std::optional<Escalation> latest;
 };
 
 // The longest the client of an escalated case not yet resolved has waited

@@ -80,6 +80,9 @@ Invocation read_invocation(const CLI::App& root, int argc, char** argv);
 // needs it.
 std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv);
 
+// Makes the rest of the heap grow in transparent huge pages (memory.cpp).
+void heap_in_huge_pages();
+
 // The program: parse, run, map every failure to an exit code.
 int run(int argc, char** argv);
 

@@ -132,12 +132,21 @@ EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& e
   EscalationFacts f;
   if (!contacts.empty()) f.last_contact = contacts.back();
   const Escalation* first = nullptr;
+  const Escalation* latest = nullptr;
   for (const auto& x : escalations) {
     if (!f.first_at || x.at < *f.first_at) f.first_at = x.at;
     if (!first || std::tie(x.level, x.id) < std::tie(first->level, first->id)) first = &x;
+    if (!latest || std::tie(x.level, x.at, x.id) > std::tie(latest->level, latest->at, latest->id)) latest = &x;
     f.forced = f.forced || x.forced;
   }
   if (!first) return f;
+  Escalation& l = f.latest.emplace();
+  l.id = latest->id;
+  l.case_id = latest->case_id;
+  l.level = latest->level;
+  l.path = latest->path;
+  l.at = latest->at;
+  l.acked_at = latest->acked_at;
   f.first_acked_at = first->acked_at;
   f.first_path = first->path;
   f.silence = longest_silence(*f.first_at, c.resolved_at ? *c.resolved_at : f.last_contact.value_or(*f.first_at),

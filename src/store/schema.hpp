@@ -115,7 +115,7 @@ CREATE INDEX deliveries_pending ON deliveries(next_attempt_at) WHERE status = 'p
     // 2: what `esc stats` needs of each case's escalations, kept on the case
     // (see escalation_facts()), and one narrow index that metrics over any
     // period read instead of the cases themselves. Store::migrate() fills
-    // the new columns of existing cases in the same transaction.
+    // the new columns of existing cases after migration 3.
     R"sql(
 ALTER TABLE cases ADD COLUMN esc_at INTEGER;                 -- first escalation
 ALTER TABLE cases ADD COLUMN esc_acked_at INTEGER;           -- of the first escalation
@@ -144,8 +144,19 @@ CREATE INDEX cases_escalated ON cases(created_at, esc_at, esc_acked_at, resolved
     // which they were opened, kept by triggers: `esc stats` reads a row a
     // month instead of stepping through every case (see Store::case_counts).
     // The silence of escalated cases not yet resolved is kept too, up to
-    // their last contact; Store::migrate() fills it in.
+    // their last contact, and each case's newest escalation, which `esc due`
+    // follows up, in cases_active. Store::migrate() fills them in.
     R"sql(
+ALTER TABLE cases ADD COLUMN latest_id INTEGER;        -- the newest escalation: highest level, then latest
+ALTER TABLE cases ADD COLUMN latest_level INTEGER;
+ALTER TABLE cases ADD COLUMN latest_path TEXT;
+ALTER TABLE cases ADD COLUMN latest_at INTEGER;
+ALTER TABLE cases ADD COLUMN latest_acked_at INTEGER;
+DROP INDEX cases_active;
+CREATE INDEX cases_active ON cases(updated_at DESC, id DESC, status, uuid, title, customer, severity, ref, triggers,
+                                   tags, engineer, created_at, resolved_at, csat, unnecessary, contact_at,
+                                   latest_id, latest_level, latest_path, latest_at, latest_acked_at)
+  WHERE status = 'open' OR status = 'escalated';
 -- The escalated cases, with when the client last heard from us: the silence
 -- of a case not yet resolved is measured from it (silence_by()).
 DROP INDEX cases_escalated;

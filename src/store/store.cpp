@@ -152,11 +152,6 @@ constexpr const char* kEscalationColumns =
     "x.id, x.uuid, x.case_id, x.level, x.path, x.at, x.forced, x.force_reason, x.subject, "
     "x.snapshot, x.acked_at, x.acked_by";
 
-// What following up needs of an escalation, all in the escalations_case
-// index: the escalation's rows, with their summaries, stay unread.
-constexpr const char* kEscalationColumnsForDue =
-    "x.id, '', x.case_id, x.level, x.path, x.at, 0, '', '', '', x.acked_at, ''";
-
 Escalation read_escalation(SQLite::Statement& q, int o = 0) {
   Escalation x;
   x.id = q.getColumn(o + 0).getInt64();
@@ -703,12 +698,11 @@ void refresh_facts(SQLite::Database& db, int64_t case_id);
 
 // What a migration needs besides its SQL, run in its transaction.
 void after_migration(SQLite::Database& db, int version) {
-  if (version == 2) {
-    SQLite::Statement q(db, "SELECT DISTINCT case_id FROM escalations");
-    while (q.executeStep()) refresh_facts(db, q.getColumn(0).getInt64());
-  }
+  // Migrations 2 and 3 add escalation facts to the cases. refresh_facts()
+  // writes all of them, as the newest schema has them, so they are computed
+  // once, after migration 3, for every case that was ever escalated.
   if (version == 3) {
-    SQLite::Statement q(db, "SELECT id FROM cases WHERE esc_at IS NOT NULL AND resolved_at IS NULL");
+    SQLite::Statement q(db, "SELECT DISTINCT case_id FROM escalations");
     while (q.executeStep()) refresh_facts(db, q.getColumn(0).getInt64());
   }
 }
@@ -828,7 +822,8 @@ namespace {
 constexpr const char* kInsertCase =
     "INSERT INTO cases (id, uuid, title, customer, severity, status, ref, triggers, tags, "
     "engineer, created_at, updated_at, resolved_at, csat, unnecessary, esc_at, esc_acked_at, esc_path, esc_forced, "
-    "silence, contact_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "silence, contact_at, latest_id, latest_level, latest_path, latest_at, latest_acked_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertEntry =
     "INSERT INTO entries (id, uuid, case_id, kind, text, state, at, author) VALUES (?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertEscalation =
@@ -866,6 +861,15 @@ void bind_facts(SQLite::Statement& q, int i, const EscalationFacts& f) {
   else
     q.bind(i + 4);
   bind_opt_time(q, i + 5, f.last_contact);
+  if (f.latest) {
+    q.bind(i + 6, static_cast<int64_t>(f.latest->id));
+    q.bind(i + 7, f.latest->level);
+    q.bind(i + 8, f.latest->path);
+    q.bind(i + 9, static_cast<int64_t>(to_unix(f.latest->at)));
+    bind_opt_time(q, i + 10, f.latest->acked_at);
+  } else {
+    for (int k = 6; k <= 10; ++k) q.bind(i + k);
+  }
 }
 
 void insert_case_raw(SQLite::Database& db, SQLite::Statement& stmt, Case& c, const EscalationFacts& facts) {
@@ -922,9 +926,11 @@ void refresh_facts(SQLite::Database& db, int64_t case_id) {
   if (!c) return;
   const auto facts = escalation_facts(*c, case_escalations(db, case_id), client_contacts(db, case_id));
   SQLite::Statement q(
-      db, "UPDATE cases SET esc_at=?, esc_acked_at=?, esc_path=?, esc_forced=?, silence=?, contact_at=? WHERE id=?");
+      db,
+      "UPDATE cases SET esc_at=?, esc_acked_at=?, esc_path=?, esc_forced=?, silence=?, contact_at=?, latest_id=?, "
+      "latest_level=?, latest_path=?, latest_at=?, latest_acked_at=? WHERE id=?");
   bind_facts(q, 1, facts);
-  q.bind(7, case_id);
+  q.bind(12, case_id);
   q.exec();
 }
 }  // namespace
@@ -1459,18 +1465,25 @@ std::vector<Case> Store::open_unescalated() {
 
 std::vector<EscalatedCase> Store::escalated_cases() {
   return guarded("reading escalated cases", [&] {
+    // The newest escalation is kept on the case (EscalationFacts::latest):
+    // the active cases' index alone answers.
     SQLite::Statement q(impl_->db,
-                        fmt::format("SELECT {}, {}, c.contact_at FROM cases c INDEXED BY cases_active "
-                                    "JOIN escalations x ON x.case_id = c.id "
-                                    "AND x.level = (SELECT max(level) FROM escalations WHERE case_id = c.id) "
-                                    "WHERE c.status = 'escalated' ORDER BY x.at",
-                                    kCaseColumns, kEscalationColumnsForDue));
+                        fmt::format("SELECT {}, c.contact_at, c.latest_id, c.latest_level, c.latest_path, "
+                                    "c.latest_at, c.latest_acked_at FROM cases c INDEXED BY cases_active "
+                                    "WHERE c.status = 'escalated' AND c.latest_at IS NOT NULL ORDER BY c.latest_at",
+                                    kCaseColumns));
     std::vector<EscalatedCase> out;
     while (q.executeStep()) {
       EscalatedCase ec;
       ec.c = read_case(q);
-      ec.latest = read_escalation(q, kCaseColumnCount);
-      ec.last_client_contact = opt_time(q.getColumn(kCaseColumnCount + 12));
+      constexpr int o = kCaseColumnCount;
+      ec.last_client_contact = opt_time(q.getColumn(o));
+      ec.latest.id = q.getColumn(o + 1).getInt64();
+      ec.latest.case_id = ec.c.id;
+      ec.latest.level = q.getColumn(o + 2).getInt();
+      ec.latest.path = q.getColumn(o + 3).getString();
+      ec.latest.at = from_unix(q.getColumn(o + 4).getInt64());
+      ec.latest.acked_at = opt_time(q.getColumn(o + 5));
       out.push_back(std::move(ec));
     }
     return out;

@@ -354,6 +354,19 @@ TEST_CASE("a version 1 database is upgraded, with the escalation facts of its ca
   CHECK(counts[0].from == Time{});
   CHECK(counts[0].opened == 2);
   CHECK(counts[0].resolved == 1);
+  // And the newest escalation of each case.
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "SELECT latest_level, latest_path, latest_acked_at FROM cases ORDER BY id", -1, &st,
+                             nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == 1);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 1))) == "tier2");
+  CHECK(sqlite3_column_int64(st, 2) == 5000);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_type(st, 0) == SQLITE_NULL);  // never escalated
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
   CHECK(s.integrity_check() == "ok");
 }
 
@@ -560,4 +573,56 @@ TEST_CASE("monthly case counts follow every insert, change and deletion, and any
   s.write([&] { CHECK(s.upsert_record(newer) == Store::Upsert::replaced); });
   check_all();
   CHECK(s.case_counts(std::nullopt, std::nullopt, true).size() == 2);
+}
+
+TEST_CASE("due reads each escalated case's newest escalation, kept on the case as it changes") {
+  constexpr Seconds H{3600};
+  Store s = Store::open_memory();
+  Case c = make_case("Checkout fails", t0);
+  Case other = make_case("Login loops", t0);
+  s.write([&] {
+    s.insert_case(c);
+    s.insert_case(other);
+  });
+  CHECK(s.escalated_cases().empty());
+  Escalation x1 = make_escalation(c.id, 1, "tier2", t0 + H);
+  c.status = Status::escalated;
+  s.write([&] {
+    s.insert_escalation(x1);
+    s.update_case(c);
+  });
+  auto e = s.escalated_cases();
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].c.id == c.id);
+  CHECK(e[0].latest.id == x1.id);
+  CHECK(e[0].latest.level == 1);
+  CHECK(e[0].latest.path == "tier2");
+  CHECK(e[0].latest.at == t0 + H);
+  CHECK_FALSE(e[0].latest.acked_at);
+  CHECK_FALSE(e[0].last_client_contact);
+
+  // A second level: now the one followed up. Acknowledging the first changes nothing here.
+  Escalation x2 = make_escalation(c.id, 2, "engineering", t0 + 3 * H);
+  Entry notice = make_entry(c.id, "notice", "told them", t0 + 4 * H);
+  s.write([&] {
+    s.insert_escalation(x2);
+    s.insert_entry(notice);
+  });
+  x1.acked_at = t0 + 5 * H;
+  s.write([&] { s.update_escalation(x1); });
+  e = s.escalated_cases();
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].latest.id == x2.id);
+  CHECK(e[0].latest.path == "engineering");
+  CHECK_FALSE(e[0].latest.acked_at);
+  CHECK(e[0].last_client_contact == t0 + 4 * H);
+  x2.acked_at = t0 + 6 * H;
+  s.write([&] { s.update_escalation(x2); });
+  CHECK(s.escalated_cases()[0].latest.acked_at == t0 + 6 * H);
+
+  // Resolved: no longer followed up.
+  c.status = Status::resolved;
+  c.resolved_at = t0 + 7 * H;
+  s.write([&] { s.update_case(c); });
+  CHECK(s.escalated_cases().empty());
 }
