@@ -23,6 +23,7 @@ void run_due(const DueOptions& o, Context& ctx) {
     if (auto c = store.get_case(d.case_id)) pending.emplace_back(d, *c);
   const Time now = ctx.now();
   auto items = compute_due(ctx.config(), store.open_unescalated(), store.escalated_cases(), pending, now);
+  const bool anything_due = !items.empty();
   if (o.format == "json") {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& i : items)
@@ -45,17 +46,23 @@ void run_due(const DueOptions& o, Context& ctx) {
     ctx.out().info("Nothing is due.");
   } else {
     auto& out = ctx.out();
+    // The items' text moves into the table: on a log of years, due can list
+    // thousands of items.
     std::vector<std::vector<std::string>> rows;
     std::vector<std::vector<Style>> styles;
-    for (const auto& i : items) {
-      rows.push_back({fmt::format("#{}", i.case_id), i.severity, i.kind,
-                      i.overdue.count() < 60 ? "now" : format_duration(i.overdue), i.message, i.suggestion});
+    rows.reserve(items.size());
+    styles.reserve(items.size());
+    for (auto& i : items) {
       styles.push_back({Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim});
+      rows.push_back({fmt::format("#{}", i.case_id), std::move(i.severity), std::move(i.kind),
+                      i.overdue.count() < 60 ? "now" : format_duration(i.overdue), std::move(i.message),
+                      std::move(i.suggestion)});
     }
-    out.table({{"CASE", false, true}, {"SEV"}, {"WHAT"}, {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}}, rows,
-              styles);
+    items = {};
+    out.table({{"CASE", false, true}, {"SEV"}, {"WHAT"}, {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}},
+              std::move(rows), styles);
   }
-  if (o.exit_code && !items.empty()) ctx.exit_code = static_cast<int>(Exit::no);
+  if (o.exit_code && anything_due) ctx.exit_code = static_cast<int>(Exit::no);
 }
 
 }  // namespace

@@ -65,7 +65,8 @@ void run_list(const ListOptions& o, Context& ctx) {
       styles.push_back({Style::bold, out.severity_style(c.severity), out.status_style(status), Style::none, Style::none,
                         Style::dim});
     }
-    out.table({{"ID", false, true}, {"SEV"}, {"STATUS"}, {"CUSTOMER"}, {"TITLE", true}, {"UPDATED"}}, rows, styles);
+    out.table({{"ID", false, true}, {"SEV"}, {"STATUS"}, {"CUSTOMER"}, {"TITLE", true}, {"UPDATED"}}, std::move(rows),
+              styles);
     if (more) out.hint(fmt::format("showing the {} most recently active; `--limit 0` shows all", o.limit));
   }
 }

@@ -47,7 +47,7 @@ void run_list(const OutboxOptions& o, Context& ctx) {
          d.next_attempt_at ? (*d.next_attempt_at <= now ? "now" : format_relative(*d.next_attempt_at, now)) : "now",
          d.last_error});
   out.table({{"DELIVERY", false, true}, {"CASE"}, {"CHANNEL"}, {"TRIES", false, true}, {"NEXT"}, {"LAST ERROR", true}},
-            rows);
+            std::move(rows));
   out.hint("`esc outbox retry` delivers what is due; `esc outbox drop DELIVERY` gives one up");
 }
 

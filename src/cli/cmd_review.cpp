@@ -95,7 +95,7 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
   for (const auto& h : hits)
     rows.push_back(
         {fmt::format("#{}", h.entry.case_id), format_local(h.entry.at).substr(0, 10), h.case_title, h.entry.text});
-  ctx.out().table({{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}}, rows);
+  ctx.out().table({{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}}, std::move(rows));
 }
 
 }  // namespace

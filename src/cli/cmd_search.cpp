@@ -71,7 +71,7 @@ void run_search(const SearchOptions& o, Context& ctx) {
     rows.push_back({fmt::format("#{}", h.case_id), h.kind, h.title, marked(h.snippet, "[", "]")});
     styles.push_back({Style::bold, Style::cyan, Style::none, Style::none});
   }
-  out.table({{"CASE", false, true}, {"KIND"}, {"TITLE"}, {"MATCH", true}}, rows, styles);
+  out.table({{"CASE", false, true}, {"KIND"}, {"TITLE"}, {"MATCH", true}}, std::move(rows), styles);
 }
 
 }  // namespace

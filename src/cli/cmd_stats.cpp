@@ -128,7 +128,7 @@ void run_stats(const StatsOptions& o, Context& ctx) {
                    {"UPDATED", false, true},
                    {"UNNEC", false, true},
                    {"CSAT", false, true}},
-                  rows);
+                  std::move(rows));
   ctx.out().hint("TTE/TTA/TTR are medians (--format json has p90s); FORCED = sent unprepared; UNNEC = unnecessary");
 }
 

@@ -101,16 +101,11 @@ void Output::hint(const std::string& m) const {
 
 void Output::warn(const std::string& m) const { std::cerr << "esc: warning: " << m << '\n'; }
 
-void Output::table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows,
+void Output::table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> cells,
                    const std::vector<std::vector<Style>>& styles) const {
   const size_t n = columns.size();
-  std::vector<std::vector<std::string>> cells;
-  cells.reserve(rows.size());
-  for (const auto& r : rows) {
-    std::vector<std::string> c;
-    for (const auto& v : r) c.push_back(inert(v));
-    cells.push_back(std::move(c));
-  }
+  for (auto& r : cells)
+    for (auto& v : r) v = inert(v);
   std::vector<size_t> w(n, 0);
   for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
   for (const auto& r : cells)

@@ -36,7 +36,7 @@ class Output {
   void warn(const std::string& message) const;
 
   // A table on stdout. Cells are made inert; colour styles per cell optional.
-  void table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows,
+  void table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> rows,
              const std::vector<std::vector<Style>>& styles = {}) const;
 
   // Long text: through $PAGER (default "less -FRX") when stdout is a terminal.

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
+#include <type_traits>
 
 #include <date/date.h>
 #include <fmt/format.h>
@@ -26,7 +28,11 @@ std::optional<double> StatsGroup::csat_mean() const {
   return csat_sum / csat_count;
 }
 
-Durations durations(std::vector<Seconds> v) {
+namespace {
+
+// Median and p90 of durations in seconds, held as Seconds or as 32 bits.
+template <typename T>
+Durations durations_of(std::vector<T> v) {
   Durations d;
   d.count = static_cast<int>(v.size());
   if (v.empty()) return d;
@@ -39,16 +45,33 @@ Durations durations(std::vector<Seconds> v) {
     return v[k];
   };
   const size_t rank = std::max<size_t>(static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n))), 1) - 1;
-  d.p90 = at(rank, n);
-  const Seconds upper = at(n / 2, rank + 1);  // n / 2 <= rank
+  auto seconds = [](const T& t) -> std::int64_t {
+    if constexpr (std::is_same_v<T, Seconds>)
+      return t.count();
+    else
+      return t;
+  };
+  d.p90 = Seconds{seconds(at(rank, n))};
+  const std::int64_t upper = seconds(at(n / 2, rank + 1));  // n / 2 <= rank
   if (n % 2) {
-    d.median = upper;
+    d.median = Seconds{upper};
   } else {
-    const Seconds lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n / 2));
-    d.median = Seconds{(lower.count() + upper.count()) / 2};
+    const std::int64_t lower = seconds(*std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n / 2)));
+    d.median = Seconds{(lower + upper) / 2};
   }
   return d;
 }
+
+// A duration as 32 bits: the durations of a million escalated cases are
+// most of the memory `esc stats` needs. 68 years either way is enough.
+std::int32_t seconds32(Seconds s) {
+  return static_cast<std::int32_t>(std::clamp<std::int64_t>(s.count(), std::numeric_limits<std::int32_t>::min(),
+                                                            std::numeric_limits<std::int32_t>::max()));
+}
+
+}  // namespace
+
+Durations durations(std::vector<Seconds> v) { return durations_of(std::move(v)); }
 
 bool client_kept_informed(const StatsRow& r, Seconds every, Time now) {
   if (!r.facts.first_at) return false;
@@ -58,7 +81,7 @@ bool client_kept_informed(const StatsRow& r, Seconds every, Time now) {
 
 struct StatsBuilder::Acc {
   StatsGroup g;
-  std::vector<Seconds> tte, tta, ttr;
+  std::vector<std::int32_t> tte, tta, ttr;  // seconds (seconds32())
 };
 
 StatsBuilder::StatsBuilder(std::string by, const Config& cfg, Time now) : by_(std::move(by)), cfg_(cfg), now_(now) {}
@@ -121,9 +144,9 @@ void StatsBuilder::add_escalation(const StatsRow& r) {
   if (!f.first_at) return;
   each_group(r, [&](Acc& a) {
     ++a.g.escalated;
-    a.tte.push_back(*f.first_at - r.created_at);
-    if (f.first_acked_at) a.tta.push_back(*f.first_acked_at - *f.first_at);
-    if (r.resolved_at) a.ttr.push_back(*r.resolved_at - *f.first_at);
+    a.tte.push_back(seconds32(*f.first_at - r.created_at));
+    if (f.first_acked_at) a.tta.push_back(seconds32(*f.first_acked_at - *f.first_at));
+    if (r.resolved_at) a.ttr.push_back(seconds32(*r.resolved_at - *f.first_at));
     if (f.forced) ++a.g.forced;
     if (r.unnecessary) ++a.g.unnecessary;
     if (client_kept_informed(r, cfg_.client_update_every, now_)) ++a.g.updated_on_time;
@@ -142,9 +165,9 @@ void StatsBuilder::add(const StatsRow& r) {
 std::vector<StatsGroup> StatsBuilder::finish() {
   std::vector<StatsGroup> out;
   for (auto& [k, a] : groups_) {
-    a->g.to_escalate = durations(std::move(a->tte));
-    a->g.to_acknowledge = durations(std::move(a->tta));
-    a->g.to_resolve = durations(std::move(a->ttr));
+    a->g.to_escalate = durations_of(std::move(a->tte));
+    a->g.to_acknowledge = durations_of(std::move(a->tta));
+    a->g.to_resolve = durations_of(std::move(a->ttr));
     out.push_back(std::move(a->g));
   }
   groups_.clear();

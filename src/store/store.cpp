@@ -1454,23 +1454,28 @@ bool Store::claim_delivery(std::int64_t id, int pid, std::int64_t until, std::in
 
 std::vector<Case> Store::open_unescalated() {
   return guarded("reading open cases", [&] {
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open' "
-                                               "ORDER BY c.created_at",
+    // A scan of the active cases' index, each page read once; sorted here
+    // rather than by SQLite, whose sorter would hold (or spill) a copy.
+    impl_->small_cache();
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'",
                                                kCaseColumns));
     std::vector<Case> out;
     while (q.executeStep()) out.push_back(read_case(q));
+    std::sort(out.begin(), out.end(),
+              [](const Case& a, const Case& b) { return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id); });
     return out;
   });
 }
 
 std::vector<EscalatedCase> Store::escalated_cases() {
   return guarded("reading escalated cases", [&] {
+    impl_->small_cache();
     // The newest escalation is kept on the case (EscalationFacts::latest):
     // the active cases' index alone answers.
     SQLite::Statement q(impl_->db,
                         fmt::format("SELECT {}, c.contact_at, c.latest_id, c.latest_level, c.latest_path, "
                                     "c.latest_at, c.latest_acked_at FROM cases c INDEXED BY cases_active "
-                                    "WHERE c.status = 'escalated' AND c.latest_at IS NOT NULL ORDER BY c.latest_at",
+                                    "WHERE c.status = 'escalated' AND c.latest_at IS NOT NULL",
                                     kCaseColumns));
     std::vector<EscalatedCase> out;
     while (q.executeStep()) {
@@ -1486,6 +1491,9 @@ std::vector<EscalatedCase> Store::escalated_cases() {
       ec.latest.acked_at = opt_time(q.getColumn(o + 5));
       out.push_back(std::move(ec));
     }
+    std::sort(out.begin(), out.end(), [](const EscalatedCase& a, const EscalatedCase& b) {
+      return std::tie(a.latest.at, a.c.id) < std::tie(b.latest.at, b.c.id);
+    });
     return out;
   });
 }
