@@ -134,8 +134,10 @@ class Store {
   std::optional<Escalation> get_escalation(std::int64_t id);
 
   // Follow-up and metrics
-  std::vector<Case> open_unescalated();
-  std::vector<EscalatedCase> escalated_cases();
+  // The open cases never escalated, and the escalated ones with their
+  // newest escalation, one at a time in no particular order (`due`).
+  void each_open_unescalated(const std::function<void(const Case&)>& fn);
+  void each_escalated(const std::function<void(const EscalatedCase&)>& fn);
   // Every case created in [since, until), oldest first, one at a time. `by`
   // names the grouping (see StatsBuilder): only what it needs is read.
   void stats(std::optional<Time> since, std::optional<Time> until, const std::string& by,

@@ -18,25 +18,26 @@ struct DueOptions {
 
 void run_due(const DueOptions& o, Context& ctx) {
   auto& store = ctx.store();
-  std::vector<std::pair<Delivery, Case>> pending;
-  for (const auto& d : store.pending_deliveries())
-    if (auto c = store.get_case(d.case_id)) pending.emplace_back(d, *c);
   const Time now = ctx.now();
-  auto items = compute_due(ctx.config(), store.open_unescalated(), store.escalated_cases(), pending, now);
+  DueList due(ctx.config(), now);
+  store.each_open_unescalated([&](const Case& c) { due.add_open(c); });
+  store.each_escalated([&](const EscalatedCase& e) { due.add_escalated(e); });
+  for (const auto& d : store.pending_deliveries())
+    if (auto c = store.get_case(d.case_id)) due.add_pending(d, *c);
+  auto items = due.finish();
   const bool anything_due = !items.empty();
   if (o.format == "json") {
-    nlohmann::json a = nlohmann::json::array();
+    JsonArrayPrinter a;
     for (const auto& i : items)
-      a.push_back({{"kind", i.kind},
-                   {"case", i.case_id},
-                   {"title", i.title},
-                   {"severity", i.severity},
-                   {"due_at", format_rfc3339(i.due_at)},
-                   {"overdue_seconds", i.overdue.count()},
-                   {"message", i.message},
-                   {"suggestion", i.suggestion},
-                   {"delivery", i.delivery_id ? nlohmann::json(i.delivery_id) : nlohmann::json(nullptr)}});
-    print_json(a);
+      a.add({{"kind", i.kind},
+             {"case", i.case_id},
+             {"title", i.title},
+             {"severity", i.severity},
+             {"due_at", format_rfc3339(i.due_at)},
+             {"overdue_seconds", i.overdue.count()},
+             {"message", i.message},
+             {"suggestion", i.suggestion},
+             {"delivery", i.delivery_id ? nlohmann::json(i.delivery_id) : nlohmann::json(nullptr)}});
   } else if (o.format == "csv") {
     std::cout << csv_row({"kind", "case", "title", "severity", "due_at", "overdue_seconds", "message", "suggestion"});
     for (const auto& i : items)

@@ -34,9 +34,8 @@ void run_list(const ListOptions& o, Context& ctx) {
   if (more) cases.resize(static_cast<size_t>(o.limit));
 
   if (o.format == "json") {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& c : cases) a.push_back(to_json(c));
-    print_json(a);
+    JsonArrayPrinter a;
+    for (const auto& c : cases) a.add(to_json(c));
   } else if (o.format == "ids") {
     std::string s;
     for (const auto& c : cases) s += fmt::format("{}\n", c.id);

@@ -20,6 +20,19 @@ void print_json(const nlohmann::json& j) {
   std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
+void JsonArrayPrinter::add(const nlohmann::json& element) {
+  std::string text = element.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string indented = empty_ ? "[\n  " : ",\n  ";
+  for (char ch : text) {
+    indented += ch;
+    if (ch == '\n') indented += "  ";
+  }
+  std::cout << indented;
+  empty_ = false;
+}
+
+JsonArrayPrinter::~JsonArrayPrinter() { std::cout << (empty_ ? "[]\n" : "\n]\n"); }
+
 std::string read_all(std::istream& in) {
   std::ostringstream ss;
   ss << in.rdbuf();

@@ -12,6 +12,20 @@ namespace esc::cli {
 // One JSON document on stdout.
 void print_json(const nlohmann::json& j);
 
+// A JSON array on stdout exactly as print_json() prints one, written an
+// element at a time: a long list is never whole in memory.
+class JsonArrayPrinter {
+ public:
+  JsonArrayPrinter() = default;
+  JsonArrayPrinter(const JsonArrayPrinter&) = delete;
+  JsonArrayPrinter& operator=(const JsonArrayPrinter&) = delete;
+  ~JsonArrayPrinter();  // closes the array
+  void add(const nlohmann::json& element);
+
+ private:
+  bool empty_ = true;
+};
+
 // Text for an entry: "-" or no words and stdin not a terminal read stdin;
 // no words on a terminal open $VISUAL/$EDITOR. Throws usage when empty.
 std::string entry_text(Context& ctx, const std::vector<std::string>& words, const std::string& what);

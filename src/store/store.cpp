@@ -1452,32 +1452,27 @@ bool Store::claim_delivery(std::int64_t id, int pid, std::int64_t until, std::in
 
 // ---- follow-up and metrics -----------------------------------------------
 
-std::vector<Case> Store::open_unescalated() {
-  return guarded("reading open cases", [&] {
-    // A scan of the active cases' index, each page read once; sorted here
-    // rather than by SQLite, whose sorter would hold (or spill) a copy.
+void Store::each_open_unescalated(const std::function<void(const Case&)>& fn) {
+  guarded("reading open cases", [&] {
+    // A scan of the active cases' index, each page read once, in its order:
+    // no sorter holding a copy, and no case kept once it has been seen.
     impl_->small_cache();
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'",
-                                               kCaseColumns));
-    std::vector<Case> out;
-    while (q.executeStep()) out.push_back(read_case(q));
-    std::sort(out.begin(), out.end(),
-              [](const Case& a, const Case& b) { return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id); });
-    return out;
+    SQLite::Statement q(
+        impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'", kCaseColumns));
+    while (q.executeStep()) fn(read_case(q));
+    return 0;
   });
 }
 
-std::vector<EscalatedCase> Store::escalated_cases() {
-  return guarded("reading escalated cases", [&] {
+void Store::each_escalated(const std::function<void(const EscalatedCase&)>& fn) {
+  guarded("reading escalated cases", [&] {
     impl_->small_cache();
     // The newest escalation is kept on the case (EscalationFacts::latest):
     // the active cases' index alone answers.
-    SQLite::Statement q(impl_->db,
-                        fmt::format("SELECT {}, c.contact_at, c.latest_id, c.latest_level, c.latest_path, "
-                                    "c.latest_at, c.latest_acked_at FROM cases c INDEXED BY cases_active "
-                                    "WHERE c.status = 'escalated' AND c.latest_at IS NOT NULL",
-                                    kCaseColumns));
-    std::vector<EscalatedCase> out;
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {}, c.contact_at, c.latest_id, c.latest_level, c.latest_path, "
+                                               "c.latest_at, c.latest_acked_at FROM cases c INDEXED BY cases_active "
+                                               "WHERE c.status = 'escalated' AND c.latest_at IS NOT NULL",
+                                               kCaseColumns));
     while (q.executeStep()) {
       EscalatedCase ec;
       ec.c = read_case(q);
@@ -1489,12 +1484,9 @@ std::vector<EscalatedCase> Store::escalated_cases() {
       ec.latest.path = q.getColumn(o + 3).getString();
       ec.latest.at = from_unix(q.getColumn(o + 4).getInt64());
       ec.latest.acked_at = opt_time(q.getColumn(o + 5));
-      out.push_back(std::move(ec));
+      fn(ec);
     }
-    std::sort(out.begin(), out.end(), [](const EscalatedCase& a, const EscalatedCase& b) {
-      return std::tie(a.latest.at, a.c.id) < std::tie(b.latest.at, b.c.id);
-    });
-    return out;
+    return 0;
   });
 }
 
@@ -1512,7 +1504,8 @@ void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> sin
   // The hot loop of metrics over years of cases: SQLite's C API directly.
   const std::string sql = fmt::format(
       "SELECT c.id, c.created_at, c.resolved_at, c.csat, c.unnecessary, c.esc_at, c.esc_acked_at, c.esc_forced, "
-      "c.silence, c.severity, c.contact_at{} FROM cases c WHERE {}c.created_at >= ?1 AND c.created_at < ?2 ORDER BY c.created_at",
+      "c.silence, c.severity, c.contact_at{} FROM cases c WHERE {}c.created_at >= ?1 AND c.created_at < ?2 ORDER BY "
+      "c.created_at",
       extra, where);
   sqlite3_stmt* raw = nullptr;
   if (int rc = sqlite3_prepare_v2(db.getHandle(), sql.c_str(), -1, &raw, nullptr); rc != SQLITE_OK)

@@ -74,6 +74,38 @@ TEST_CASE("due: most severe first, then most overdue") {
   CHECK(items[2].case_id == 3);
 }
 
+TEST_CASE("due: the same list whatever order the cases come in") {
+  auto cfg = followup_config();
+  // Cases 4 and 5 are as overdue as each other; case 6 is escalated, its
+  // acknowledgement as overdue as their deadlines.
+  const Case a = make(5, "high", t0), b = make(4, "high", t0);
+  EscalatedCase e;
+  e.c = make(6, "high", t0, Status::escalated);
+  e.latest.level = 1;
+  e.latest.path = "tier2";
+  e.latest.at = t0;
+  e.last_client_contact = t0 + 20 * H;
+  auto order = [&](bool reversed) {
+    DueList due(cfg, t0 + 10 * H);
+    if (reversed) {
+      due.add_escalated(e);
+      due.add_open(a);
+      due.add_open(b);
+    } else {
+      due.add_open(b);
+      due.add_open(a);
+      due.add_escalated(e);
+    }
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (const auto& i : due.finish()) out.emplace_back(i.kind, i.case_id);
+    return out;
+  };
+  const std::vector<std::pair<std::string, std::int64_t>> expected{
+      {"escalate", 4}, {"escalate", 5}, {"acknowledge", 6}};
+  CHECK(order(false) == expected);
+  CHECK(order(true) == expected);
+}
+
 TEST_CASE("back-off doubles from retry_base up to retry_max") {
   Config cfg = default_config();
   cfg.retry_base = Seconds{60};
@@ -190,7 +222,7 @@ TEST_CASE("longest silence: the notice starts the clock, every contact restarts 
   CHECK(f.first_at == start);      // the earliest time
   CHECK(f.first_path == "tier2");  // the lowest level
   CHECK(f.first_acked_at == start + 2 * H);
-  CHECK(f.forced);         // any of them
+  CHECK(f.forced);                 // any of them
   CHECK(f.silence == Seconds{0});  // not resolved, no contact yet: all of it still to come
   CHECK(silence_by(f, start + 7 * H) == 7 * H);
   f = escalation_facts(c, {a, b}, {start + 2 * H, start + 5 * H});
