@@ -126,6 +126,9 @@ void Output::table(const std::vector<Column>& columns, std::vector<std::vector<s
     }
   }
   std::string out;
+  size_t line_width = 2 * n;
+  for (size_t x : w) line_width += x;
+  out.reserve((cells.size() + 1) * line_width);  // one allocation, however many rows
   auto emit = [&](const std::vector<std::string>& r, const std::vector<Style>* st, bool header) {
     std::string line;
     for (size_t i = 0; i < n; ++i) {
