@@ -436,6 +436,7 @@ const char* register_rank(sqlite3* db) {
 // the region, or larger than 4 KiB, come from malloc as before; where the
 // kernel offers no huge pages this is an ordinary lazily-faulted mapping.
 // Must run before SQLite initialises, so before the first connection.
+namespace {
 void use_huge_page_cache() {
   static const bool done = [] {
     constexpr std::size_t kRegion = std::size_t{2} << 20;
@@ -451,6 +452,7 @@ void use_huge_page_cache() {
   }();
   (void)done;
 }
+}  // namespace
 
 struct Store::Impl {
   SQLite::Database db;
@@ -477,6 +479,10 @@ struct Store::Impl {
   explicit Impl(const std::string& path, int flags) : db(open(path, flags)) {
     sqlite3_wal_hook(db.getHandle(), &Impl::on_commit, this);
   }
+  static SQLite::Database open(const std::string& path, int flags) {
+    use_huge_page_cache();
+    return SQLite::Database(path, flags | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
+  }
 
   // Commits go to the WAL without an fsync, and the WAL is not copied into
   // the database when esc exits: a command that writes a few pages waits
@@ -485,11 +491,6 @@ struct Store::Impl {
   // copies it into the database and empties it (fsyncs included), unless a
   // reader holds it. The WAL stays under about a megabyte plus one command's
   // writes; SQLite's own automatic checkpoint is replaced by this.
-  static SQLite::Database open(const std::string& path, int flags) {
-    use_huge_page_cache();
-    return SQLite::Database(path, flags | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
-  }
-
   static constexpr int kCheckpointFrames = 256;
   int wal_frames = 0;
   static int on_commit(void* self, sqlite3*, const char*, int frames) {

@@ -482,7 +482,7 @@ std::vector<CaseCounts> counted_by_hand(Store& s, std::optional<Time> since, std
   std::map<Time, CaseCounts> months;
   CaseCounts all;
   all.from = since.value_or(Time{});
-  for (const auto& c : s.list_cases(CaseFilter{.statuses = {}, .limit = 0})) {
+  for (const auto& c : s.list_cases(CaseFilter{})) {  // every status, no limit
     if ((since && c.created_at < *since) || (until && c.created_at >= *until)) continue;
     const date::year_month_day day{date::floor<date::days>(c.created_at)};
     for (CaseCounts* n : {&months[Time{date::sys_days{day.year() / day.month() / 1}}], &all}) {
