@@ -16,12 +16,15 @@
 
 namespace esc::cli {
 
-void print_json(const nlohmann::json& j) {
-  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-}
+namespace {
+// How esc prints JSON: two-space indents, invalid UTF-8 replaced.
+std::string dumped(const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
+}  // namespace
+
+void print_json(const nlohmann::json& j) { std::cout << dumped(j) << '\n'; }
 
 void JsonArrayPrinter::add(const nlohmann::json& element) {
-  std::string text = element.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string text = dumped(element);
   std::string indented = empty_ ? "[\n  " : ",\n  ";
   for (char ch : text) {
     indented += ch;

@@ -149,8 +149,8 @@ EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& e
   l.acked_at = latest->acked_at;
   f.first_acked_at = first->acked_at;
   f.first_path = first->path;
-  f.silence = longest_silence(*f.first_at, c.resolved_at ? *c.resolved_at : f.last_contact.value_or(*f.first_at),
-                              contacts);
+  f.silence =
+      longest_silence(*f.first_at, c.resolved_at ? *c.resolved_at : f.last_contact.value_or(*f.first_at), contacts);
   return f;
 }
 
@@ -172,9 +172,9 @@ std::string new_uuid() {
     std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(::getpid())};
     return std::mt19937_64(seq);
   }();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::uint64_t hi = (static_cast<std::uint64_t>(ms) << 16) | (rng() & 0x0fffULL);
   std::uint64_t lo = rng();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000007000ULL;  // version 7
