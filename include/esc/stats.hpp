@@ -53,6 +53,10 @@ class StatsBuilder {
   // Store::case_counts): cases counted in SQL, then the escalated ones.
   void add_counts(const CaseCounts& c);
   void add_escalation(const StatsRow& r);
+  // Or, for the months that lie wholly in the period (Store::escalated_stats):
+  // each month's escalated cases at once, then those of them not resolved.
+  void add_escalated_month(EscalatedMonth&& m);
+  void add_unresolved(const StatsRow& r);
   std::vector<StatsGroup> finish();
 
  private:

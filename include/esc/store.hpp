@@ -66,6 +66,20 @@ struct StatsRow {
   std::vector<std::string> triggers;  // only when grouping by trigger
 };
 
+// What `esc stats` needs of the escalated cases opened in one calendar
+// month (UTC), kept in the database between runs (see escalated_stats()).
+struct EscalatedMonth {
+  std::int64_t month = 0;  // the month's first second, Unix time
+  int escalated = 0, forced = 0, unnecessary = 0;
+  // Seconds, each sorted: from opening to the first escalation (every
+  // case); from it to its acknowledgement (acknowledged ones), and to the
+  // resolution; the longest silence (resolved ones).
+  std::vector<std::int32_t> to_escalate, to_acknowledge, to_resolve, silence;
+  // An escalated case opened in the month, then the sort (stats.cpp).
+  void add(const StatsRow& r);
+  void finish();
+};
+
 // How many cases were created in a period, and what became of them.
 struct CaseCounts {
   Time from{};  // the start of the period (of the month, with by_month)
@@ -77,7 +91,7 @@ struct CaseCounts {
 // inside the caller's transaction (see write()).
 class Store {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating with folder 0700, file 0600) and migrates. Throws an io
   // Error (74) for a file that is not an esc database or is newer than us.
@@ -146,8 +160,16 @@ class Store {
   // cases created in [since, until) (one entry, or one per UTC calendar
   // month that has cases), then the escalated ones among them.
   std::vector<CaseCounts> case_counts(std::optional<Time> since, std::optional<Time> until, bool by_month);
+  // The escalated cases created in [since, until): each month that lies
+  // wholly inside as one EscalatedMonth (kept in the database from one run
+  // to the next, computed again once any of its cases changed), the cases of
+  // the one or two months that since or until cut one by one (on_case), and
+  // the unresolved cases of the whole months once more (on_unresolved): how
+  // long their client has gone without news depends on the time.
   void escalated_stats(std::optional<Time> since, std::optional<Time> until,
-                       const std::function<void(const StatsRow&)>& fn);
+                       const std::function<void(EscalatedMonth&&)>& on_month,
+                       const std::function<void(const StatsRow&)>& on_case,
+                       const std::function<void(const StatsRow&)>& on_unresolved);
 
   // Export and import
   void for_each_record(std::optional<Time> since, const std::function<void(const CaseRecord&)>& fn);

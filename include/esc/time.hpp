@@ -1,6 +1,8 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,5 +34,10 @@ std::string format_relative(Time t, Time now);  // 3h ago, in 20m, just now
 
 inline std::int64_t to_unix(Time t) { return t.time_since_epoch().count(); }
 inline Time from_unix(std::int64_t s) { return Time{Seconds{s}}; }
+// A duration in 32 bits, clamped (68 years either way): how `esc stats`
+// holds the durations of a million escalated cases.
+inline std::int32_t seconds32(Seconds s) {
+  return static_cast<std::int32_t>(std::clamp<std::int64_t>(s.count(), INT32_MIN, INT32_MAX));
+}
 
 }  // namespace esc

@@ -36,7 +36,9 @@ void run_stats(const StatsOptions& o, Context& ctx) {
   auto& store = ctx.store();
   if (o.by.empty() || o.by == "month") {
     for (const auto& c : store.case_counts(since, until, o.by == "month")) builder.add_counts(c);
-    store.escalated_stats(since, until, [&](const StatsRow& r) { builder.add_escalation(r); });
+    store.escalated_stats(
+        since, until, [&](EscalatedMonth&& m) { builder.add_escalated_month(std::move(m)); },
+        [&](const StatsRow& r) { builder.add_escalation(r); }, [&](const StatsRow& r) { builder.add_unresolved(r); });
   } else {
     store.stats(since, until, o.by, [&](const StatsRow& r) { builder.add(r); });
   }

@@ -62,16 +62,80 @@ Durations durations_of(std::vector<T> v) {
   return d;
 }
 
-// A duration as 32 bits: the durations of a million escalated cases are
-// most of the memory `esc stats` needs. 68 years either way is enough.
-std::int32_t seconds32(Seconds s) {
-  return static_cast<std::int32_t>(std::clamp<std::int64_t>(s.count(), std::numeric_limits<std::int32_t>::min(),
-                                                            std::numeric_limits<std::int32_t>::max()));
+// The value of rank k (from 0) among sorted runs taken together: the
+// smallest value with more than k values at or below it, found by halving
+// the range of values (at most 32 steps of a binary search in each run).
+std::int64_t kth(const std::vector<std::vector<std::int32_t>>& runs, size_t k) {
+  if (runs.size() == 1) return runs.front()[k];
+  std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (const auto& r : runs) {
+    lo = std::min<std::int64_t>(lo, r.front());
+    hi = std::max<std::int64_t>(hi, r.back());
+  }
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    size_t at_most = 0;
+    for (const auto& r : runs) at_most += static_cast<size_t>(std::upper_bound(r.begin(), r.end(), mid) - r.begin());
+    if (at_most > k)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
 }
+
+// The same figures as durations_of(), from runs that are each sorted.
+Durations durations_of_sorted(std::vector<std::vector<std::int32_t>> runs) {
+  std::erase_if(runs, [](const auto& r) { return r.empty(); });
+  Durations d;
+  size_t n = 0;
+  for (const auto& r : runs) n += r.size();
+  d.count = static_cast<int>(n);
+  if (n == 0) return d;
+  const size_t rank = std::max<size_t>(static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n))), 1) - 1;
+  d.p90 = Seconds{kth(runs, rank)};
+  const std::int64_t upper = kth(runs, n / 2);
+  d.median = Seconds{n % 2 ? upper : (kth(runs, n / 2 - 1) + upper) / 2};
+  return d;
+}
+
+// The durations of a group: as they come from cases, and whole months
+// already sorted (EscalatedMonth).
+struct Samples {
+  std::vector<std::int32_t> loose;
+  std::vector<std::vector<std::int32_t>> sorted;
+  void add_sorted(std::vector<std::int32_t>&& run) {
+    if (!run.empty()) sorted.push_back(std::move(run));
+  }
+  Durations result() {
+    if (sorted.empty()) return durations_of(std::move(loose));
+    std::sort(loose.begin(), loose.end());
+    add_sorted(std::move(loose));
+    return durations_of_sorted(std::move(sorted));
+  }
+};
 
 }  // namespace
 
 Durations durations(std::vector<Seconds> v) { return durations_of(std::move(v)); }
+
+void EscalatedMonth::add(const StatsRow& r) {
+  const auto& f = r.facts;
+  if (!f.first_at) return;
+  ++escalated;
+  to_escalate.push_back(seconds32(*f.first_at - r.created_at));
+  if (f.first_acked_at) to_acknowledge.push_back(seconds32(*f.first_acked_at - *f.first_at));
+  if (r.resolved_at) {
+    to_resolve.push_back(seconds32(*r.resolved_at - *f.first_at));
+    if (f.silence) silence.push_back(seconds32(*f.silence));
+  }
+  if (f.forced) ++forced;
+  if (r.unnecessary) ++unnecessary;
+}
+
+void EscalatedMonth::finish() {
+  for (auto* v : {&to_escalate, &to_acknowledge, &to_resolve, &silence}) std::sort(v->begin(), v->end());
+}
 
 bool client_kept_informed(const StatsRow& r, Seconds every, Time now) {
   if (!r.facts.first_at) return false;
@@ -81,7 +145,7 @@ bool client_kept_informed(const StatsRow& r, Seconds every, Time now) {
 
 struct StatsBuilder::Acc {
   StatsGroup g;
-  std::vector<std::int32_t> tte, tta, ttr;  // seconds (seconds32())
+  Samples tte, tta, ttr;  // seconds (seconds32())
 };
 
 StatsBuilder::StatsBuilder(std::string by, const Config& cfg, Time now) : by_(std::move(by)), cfg_(cfg), now_(now) {}
@@ -144,13 +208,32 @@ void StatsBuilder::add_escalation(const StatsRow& r) {
   if (!f.first_at) return;
   each_group(r, [&](Acc& a) {
     ++a.g.escalated;
-    a.tte.push_back(seconds32(*f.first_at - r.created_at));
-    if (f.first_acked_at) a.tta.push_back(seconds32(*f.first_acked_at - *f.first_at));
-    if (r.resolved_at) a.ttr.push_back(seconds32(*r.resolved_at - *f.first_at));
+    a.tte.loose.push_back(seconds32(*f.first_at - r.created_at));
+    if (f.first_acked_at) a.tta.loose.push_back(seconds32(*f.first_acked_at - *f.first_at));
+    if (r.resolved_at) a.ttr.loose.push_back(seconds32(*r.resolved_at - *f.first_at));
     if (f.forced) ++a.g.forced;
     if (r.unnecessary) ++a.g.unnecessary;
     if (client_kept_informed(r, cfg_.client_update_every, now_)) ++a.g.updated_on_time;
   });
+}
+
+void StatsBuilder::add_escalated_month(EscalatedMonth&& m) {
+  Acc& a = by_ == "month" ? month(from_unix(m.month)) : all();
+  a.g.escalated += m.escalated;
+  a.g.forced += m.forced;
+  a.g.unnecessary += m.unnecessary;
+  // The resolved cases whose client heard from us at least this often (see
+  // client_kept_informed()); the unresolved ones come to add_unresolved().
+  const auto kept = std::upper_bound(m.silence.begin(), m.silence.end(), seconds32(cfg_.client_update_every));
+  a.g.updated_on_time += static_cast<int>(kept - m.silence.begin());
+  a.tte.add_sorted(std::move(m.to_escalate));
+  a.tta.add_sorted(std::move(m.to_acknowledge));
+  a.ttr.add_sorted(std::move(m.to_resolve));
+}
+
+void StatsBuilder::add_unresolved(const StatsRow& r) {
+  Acc& a = by_ == "month" ? month(r.created_at) : all();
+  if (client_kept_informed(r, cfg_.client_update_every, now_)) ++a.g.updated_on_time;
 }
 
 void StatsBuilder::add(const StatsRow& r) {
@@ -165,9 +248,9 @@ void StatsBuilder::add(const StatsRow& r) {
 std::vector<StatsGroup> StatsBuilder::finish() {
   std::vector<StatsGroup> out;
   for (auto& [k, a] : groups_) {
-    a->g.to_escalate = durations_of(std::move(a->tte));
-    a->g.to_acknowledge = durations_of(std::move(a->tta));
-    a->g.to_resolve = durations_of(std::move(a->ttr));
+    a->g.to_escalate = a->tte.result();
+    a->g.to_acknowledge = a->tta.result();
+    a->g.to_resolve = a->ttr.result();
     out.push_back(std::move(a->g));
   }
   groups_.clear();

@@ -196,6 +196,46 @@ CREATE TRIGGER cases_months_update AFTER UPDATE OF created_at, resolved_at, csat
       csat_count = csat_count + excluded.csat_count, csat_sum = csat_sum + excluded.csat_sum;
 END;
 )sql",
+
+    // 4: what `esc stats` needs of the escalated cases opened in a month,
+    // kept from one run to the next: any change to such a case deletes its
+    // month's row (the triggers), and the next `esc stats` computes the
+    // month again from cases_escalated and stores it (Store::escalated_stats).
+    // The durations are sorted arrays of 32-bit little-endian seconds, so
+    // that medians over many months need no sort. Whether the client of an
+    // unresolved case is kept informed depends on when one asks: those few
+    // are read each time, from the last index.
+    R"sql(
+CREATE TABLE stats_months (
+  month          INTEGER PRIMARY KEY,  -- the month's first second, Unix time
+  escalated      INTEGER NOT NULL,
+  forced         INTEGER NOT NULL,
+  unnecessary    INTEGER NOT NULL,
+  to_escalate    BLOB NOT NULL,        -- opening to first escalation, every case
+  to_acknowledge BLOB NOT NULL,        -- first escalation to its acknowledgement
+  to_resolve     BLOB NOT NULL,        -- first escalation to resolution
+  silence        BLOB NOT NULL         -- the longest the client went without news, resolved cases
+);
+CREATE TRIGGER cases_stats_insert AFTER INSERT ON cases WHEN new.esc_at IS NOT NULL BEGIN
+  DELETE FROM stats_months WHERE month = unixepoch(new.created_at, 'unixepoch', 'start of month');
+END;
+CREATE TRIGGER cases_stats_delete AFTER DELETE ON cases WHEN old.esc_at IS NOT NULL BEGIN
+  DELETE FROM stats_months WHERE month = unixepoch(old.created_at, 'unixepoch', 'start of month');
+END;
+CREATE TRIGGER cases_stats_update
+  AFTER UPDATE OF created_at, resolved_at, unnecessary, esc_at, esc_acked_at, esc_forced, silence ON cases
+  WHEN (old.esc_at IS NOT NULL OR new.esc_at IS NOT NULL)
+   AND (old.created_at IS NOT new.created_at OR old.resolved_at IS NOT new.resolved_at
+        OR old.unnecessary IS NOT new.unnecessary OR old.esc_at IS NOT new.esc_at
+        OR old.esc_acked_at IS NOT new.esc_acked_at OR old.esc_forced IS NOT new.esc_forced
+        OR (old.silence IS NOT new.silence AND (old.resolved_at IS NOT NULL OR new.resolved_at IS NOT NULL)))
+BEGIN
+  DELETE FROM stats_months WHERE month IN (unixepoch(old.created_at, 'unixepoch', 'start of month'),
+                                           unixepoch(new.created_at, 'unixepoch', 'start of month'));
+END;
+CREATE INDEX cases_escalated_unresolved ON cases(created_at, esc_at, silence, contact_at)
+  WHERE esc_at IS NOT NULL AND resolved_at IS NULL;
+)sql",
 };
 
 inline constexpr int kCount = sizeof(kMigrations) / sizeof(kMigrations[0]);

@@ -1562,13 +1562,152 @@ void Store::stats(std::optional<Time> since, std::optional<Time> until, const st
   });
 }
 
+namespace {
+
+// The first second of the month (UTC) of t, and of the month after.
+int64_t month_of(int64_t t) {
+  const date::year_month_day day{date::floor<date::days>(from_unix(t))};
+  return to_unix(Time{date::sys_days{day.year() / day.month() / 1}});
+}
+int64_t next_month(int64_t month) {
+  const date::year_month_day day{date::floor<date::days>(from_unix(month))};
+  return to_unix(Time{date::sys_days{(date::year_month{day.year(), day.month()} + date::months{1}) / 1}});
+}
+
+// The months that have cases, from the month of lo to hi: those wholly
+// inside [lo, hi), and the parts of the others that are.
+struct Months {
+  std::vector<int64_t> whole;
+  std::vector<std::pair<int64_t, int64_t>> cut;
+};
+Months months_with_cases(SQLite::Database& db, int64_t lo, int64_t hi) {
+  SQLite::Statement q(db, "SELECT month FROM case_months WHERE month >= ? AND month < ? AND opened > 0 ORDER BY month");
+  q.bind(1, lo == INT64_MIN ? INT64_MIN : month_of(lo));
+  q.bind(2, hi);
+  Months m;
+  while (q.executeStep()) {
+    const int64_t start = q.getColumn(0).getInt64(), end = next_month(start);
+    if (start >= lo && end <= hi)
+      m.whole.push_back(start);
+    else
+      m.cut.emplace_back(std::max(start, lo), std::min(end, hi));
+  }
+  return m;
+}
+
+// stats_months keeps durations as 32-bit little-endian integers.
+std::string to_blob(const std::vector<std::int32_t>& v) {
+  std::string b(v.size() * 4, '\0');
+  for (size_t i = 0; i < v.size(); ++i) {
+    const auto u = static_cast<std::uint32_t>(v[i]);
+    for (int k = 0; k < 4; ++k) b[i * 4 + static_cast<size_t>(k)] = static_cast<char>((u >> (8 * k)) & 0xff);
+  }
+  return b;
+}
+std::vector<std::int32_t> from_blob(const SQLite::Column& c) {
+  const auto* p = static_cast<const unsigned char*>(c.getBlob());
+  const size_t n = static_cast<size_t>(c.getBytes()) / 4;
+  std::vector<std::int32_t> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::uint32_t u = p[i * 4] | p[i * 4 + 1] << 8 | p[i * 4 + 2] << 16 | static_cast<std::uint32_t>(p[i * 4 + 3]) << 24;
+    v[i] = static_cast<std::int32_t>(u);
+  }
+  return v;
+}
+
+}  // namespace
+
 void Store::escalated_stats(std::optional<Time> since, std::optional<Time> until,
-                            const std::function<void(const StatsRow&)>& fn) {
-  // From the partial index cases_escalated: a few pages however many cases
-  // were never escalated.
+                            const std::function<void(EscalatedMonth&&)>& on_month,
+                            const std::function<void(const StatsRow&)>& on_case,
+                            const std::function<void(const StatsRow&)>& on_unresolved) {
   guarded("computing statistics", [&] {
+    auto& db = impl_->db;
     impl_->small_cache();
-    scan_stats(impl_->db, "c.esc_at IS NOT NULL AND ", since, until, "", fn);
+    const int64_t lo = since ? to_unix(*since) : INT64_MIN;
+    const int64_t hi = until ? to_unix(*until) : INT64_MAX;
+    // One snapshot for all of it: a month computed here is stored only if
+    // no other change came in since it was read (SQLite then refuses to
+    // turn this read into a write), and never waits for another writer.
+    db.exec("BEGIN");
+    struct End {
+      sqlite3* h;
+      ~End() {
+        sqlite3_busy_timeout(h, kBusyTimeoutMs);
+        sqlite3_exec(h, "COMMIT", nullptr, nullptr, nullptr);
+        if (!sqlite3_get_autocommit(h)) sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
+      }
+    } end{db.getHandle()};
+    const Months months = months_with_cases(db, lo, hi);
+    const char* escalated = "c.esc_at IS NOT NULL AND ";
+    for (const auto& [from, to] : months.cut) scan_stats(db, escalated, from_unix(from), from_unix(to), "", on_case);
+
+    SQLite::Statement kept(db,
+                           "SELECT escalated, forced, unnecessary, to_escalate, to_acknowledge, to_resolve, silence "
+                           "FROM stats_months WHERE month = ?");
+    std::optional<SQLite::Statement> store;
+    bool can_store = true;
+    for (const int64_t month : months.whole) {
+      EscalatedMonth m;
+      m.month = month;
+      kept.reset();
+      kept.bind(1, month);
+      if (kept.executeStep()) {
+        m.escalated = kept.getColumn(0).getInt();
+        m.forced = kept.getColumn(1).getInt();
+        m.unnecessary = kept.getColumn(2).getInt();
+        m.to_escalate = from_blob(kept.getColumn(3));
+        m.to_acknowledge = from_blob(kept.getColumn(4));
+        m.to_resolve = from_blob(kept.getColumn(5));
+        m.silence = from_blob(kept.getColumn(6));
+      } else {
+        scan_stats(db, escalated, from_unix(month), from_unix(next_month(month)), "",
+                   [&](const StatsRow& r) { m.add(r); });
+        m.finish();
+        if (can_store) {
+          sqlite3_busy_timeout(db.getHandle(), 0);
+          if (!store)
+            store.emplace(db,
+                          "INSERT INTO stats_months (month, escalated, forced, unnecessary, to_escalate, "
+                          "to_acknowledge, to_resolve, silence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+          store->reset();
+          store->bind(1, month);
+          store->bind(2, m.escalated);
+          store->bind(3, m.forced);
+          store->bind(4, m.unnecessary);
+          int col = 5;
+          for (const auto* v : {&m.to_escalate, &m.to_acknowledge, &m.to_resolve, &m.silence}) {
+            const std::string blob = to_blob(*v);
+            store->bind(col++, blob.data(), static_cast<int>(blob.size()));
+          }
+          // Busy, a newer snapshot, a read-only file: the figures are right
+          // all the same, and a later run stores them.
+          try {
+            store->exec();
+          } catch (const SQLite::Exception&) {
+            can_store = false;
+          }
+        }
+      }
+      on_month(std::move(m));
+    }
+
+    if (!months.whole.empty()) {
+      SQLite::Statement q(db,
+                          "SELECT created_at, esc_at, silence, contact_at FROM cases "
+                          "INDEXED BY cases_escalated_unresolved WHERE esc_at IS NOT NULL AND resolved_at IS NULL "
+                          "AND created_at >= ? AND created_at < ?");
+      q.bind(1, months.whole.front());
+      q.bind(2, next_month(months.whole.back()));
+      StatsRow r;
+      while (q.executeStep()) {
+        r.created_at = from_unix(q.getColumn(0).getInt64());
+        r.facts.first_at = from_unix(q.getColumn(1).getInt64());
+        r.facts.silence = q.getColumn(2).isNull() ? std::nullopt : std::optional<Seconds>(q.getColumn(2).getInt64());
+        r.facts.last_contact = opt_time(q.getColumn(3));
+        on_unresolved(r);
+      }
+    }
     return 0;
   });
 }
@@ -1596,14 +1735,6 @@ std::vector<CaseCounts> Store::case_counts(std::optional<Time> since, std::optio
       c.csat_count = part.getColumn(2).getInt();
       c.csat_sum = part.getColumn(3).getDouble();
       return c;
-    };
-    auto month_of = [](int64_t t) {
-      const date::year_month_day day{date::floor<date::days>(from_unix(t))};
-      return to_unix(Time{date::sys_days{day.year() / day.month() / 1}});
-    };
-    auto next_month = [](int64_t month) {
-      const date::year_month_day day{date::floor<date::days>(from_unix(month))};
-      return to_unix(Time{date::sys_days{(date::year_month{day.year(), day.month()} + date::months{1}) / 1}});
     };
     SQLite::Statement months(db,
                              "SELECT month, opened, resolved, csat_count, csat_sum FROM case_months "
