@@ -149,7 +149,9 @@ class Store {
 
   // Follow-up and metrics
   // The open cases never escalated, and the escalated ones with their
-  // newest escalation, one at a time in no particular order (`due`).
+  // newest escalation, one at a time in no particular order (`due`). Of each
+  // case only what `due` shows is read: id, title, severity, opening time
+  // and status.
   void each_open_unescalated(const std::function<void(const Case&)>& fn);
   void each_escalated(const std::function<void(const EscalatedCase&)>& fn);
   // Every case created in [since, until), oldest first, one at a time. `by`

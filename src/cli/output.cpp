@@ -104,12 +104,17 @@ void Output::warn(const std::string& m) const { std::cerr << "esc: warning: " <<
 void Output::table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> cells,
                    const std::vector<std::vector<Style>>& styles) const {
   const size_t n = columns.size();
-  for (auto& r : cells)
-    for (auto& v : r) v = inert(v);
+  // Each cell made inert and measured once: a table can have thousands of rows.
+  std::vector<std::size_t> cell_w;
+  cell_w.reserve(cells.size() * n);
   std::vector<size_t> w(n, 0);
   for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
-  for (const auto& r : cells)
-    for (size_t i = 0; i < n && i < r.size(); ++i) w[i] = std::max(w[i], display_width(r[i]));
+  for (auto& r : cells)
+    for (size_t i = 0; i < n; ++i) {
+      if (i < r.size()) r[i] = inert(r[i]);
+      cell_w.push_back(i < r.size() ? display_width(r[i]) : 0);
+      w[i] = std::max(w[i], cell_w.back());
+    }
   if (size_t total = width(); total) {
     size_t fixed = 0;
     size_t flex = n;
@@ -129,27 +134,38 @@ void Output::table(const std::vector<Column>& columns, std::vector<std::vector<s
   size_t line_width = 2 * n;
   for (size_t x : w) line_width += x;
   out.reserve((cells.size() + 1) * line_width);  // one allocation, however many rows
-  auto emit = [&](const std::vector<std::string>& r, const std::vector<Style>* st, bool header) {
-    std::string line;
+  auto emit = [&](const std::vector<std::string>& r, const std::size_t* widths, const std::vector<Style>* st,
+                  bool header) {
     for (size_t i = 0; i < n; ++i) {
-      std::string v = i < r.size() ? truncate_to_width(r[i], w[i]) : "";
-      size_t pad = w[i] - std::min(w[i], display_width(v));
+      const std::string empty;
+      const std::string& cell = i < r.size() ? r[i] : empty;
+      std::size_t cw = widths ? widths[i] : display_width(cell);
+      std::string cut;
+      const bool truncated = cw > w[i];
+      if (truncated) {
+        cut = truncate_to_width(cell, w[i]);
+        cw = display_width(cut);
+      }
+      const std::string& v = truncated ? cut : cell;
+      const size_t pad = w[i] - std::min(w[i], cw);
       const bool last = i + 1 == n;
-      Style s = header ? Style::bold : (st && i < st->size() ? (*st)[i] : Style::none);
-      std::string painted = paint(v, s);
-      if (columns[i].right)
-        line += std::string(pad, ' ') + painted;
+      const Style s = header ? Style::bold : (st && i < st->size() ? (*st)[i] : Style::none);
+      if (columns[i].right) out.append(pad, ' ');
+      if (color_ && s != Style::none && !v.empty())
+        out += paint(v, s);
       else
-        line += painted + (last ? "" : std::string(pad, ' '));
-      if (!last) line += "  ";
+        out += v;
+      if (!columns[i].right && !last) out.append(pad, ' ');
+      if (!last) out += "  ";
     }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out += '\n';
   };
   std::vector<std::string> headers;
   for (const auto& c : columns) headers.push_back(c.header);
-  emit(headers, nullptr, true);
-  for (size_t k = 0; k < cells.size(); ++k) emit(cells[k], k < styles.size() ? &styles[k] : nullptr, false);
+  emit(headers, nullptr, nullptr, true);
+  for (size_t k = 0; k < cells.size(); ++k)
+    emit(cells[k], cell_w.data() + k * n, k < styles.size() ? &styles[k] : nullptr, false);
   page(out);
 }
 

@@ -1,5 +1,6 @@
 #include "esc/text.hpp"
 
+#include <algorithm>
 #include <clocale>
 
 #include <fmt/format.h>
@@ -115,7 +116,12 @@ std::string checked_text(std::string_view s, std::string_view what) {
   return out;
 }
 
+namespace {
+bool printable_ascii(char c) { return c >= 0x20 && c < 0x7f; }
+}  // namespace
+
 std::string inert(std::string_view s, bool keep_newlines) {
+  if (std::all_of(s.begin(), s.end(), printable_ascii)) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
@@ -148,6 +154,10 @@ std::string inert(std::string_view s, bool keep_newlines) {
 std::size_t display_width(std::string_view s) {
   size_t w = 0;
   for (size_t i = 0; i < s.size();) {
+    if (printable_ascii(s[i])) {  // one column each
+      ++w, ++i;
+      continue;
+    }
     char32_t cp;
     size_t n = decode(s, i, cp);
     if (!n) {

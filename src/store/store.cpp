@@ -126,6 +126,19 @@ Case read_case(SQLite::Statement& q, int o = 0) {
   return c;
 }
 
+// What `esc due` shows of a case (see DueList): read into the same Case,
+// case after case, without the rest (tags and triggers are JSON to parse).
+constexpr const char* kDueColumns = "c.id, c.title, c.severity, c.created_at";
+constexpr int kDueColumnCount = 4;
+
+const Case& read_due_case(SQLite::Statement& q, Case& c) {
+  c.id = q.getColumn(0).getInt64();
+  c.title = q.getColumn(1).getString();
+  c.severity = q.getColumn(2).getString();
+  c.created_at = from_unix(q.getColumn(3).getInt64());
+  return c;
+}
+
 std::optional<Case> one_case(SQLite::Database& db, const std::string& where, const auto& value) {
   SQLite::Statement q(db, fmt::format("SELECT {} FROM cases c WHERE {}", kCaseColumns, where));
   q.bind(1, value);
@@ -1458,9 +1471,11 @@ void Store::each_open_unescalated(const std::function<void(const Case&)>& fn) {
     // A scan of the active cases' index, each page read once, in its order:
     // no sorter holding a copy, and no case kept once it has been seen.
     impl_->small_cache();
-    SQLite::Statement q(
-        impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'", kCaseColumns));
-    while (q.executeStep()) fn(read_case(q));
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'",
+                                               kDueColumns));
+    Case c;
+    c.status = Status::open;
+    while (q.executeStep()) fn(read_due_case(q, c));
     return 0;
   });
 }
@@ -1473,11 +1488,12 @@ void Store::each_escalated(const std::function<void(const EscalatedCase&)>& fn) 
     SQLite::Statement q(impl_->db, fmt::format("SELECT {}, c.contact_at, c.latest_id, c.latest_level, c.latest_path, "
                                                "c.latest_at, c.latest_acked_at FROM cases c INDEXED BY cases_active "
                                                "WHERE c.status = 'escalated' AND c.latest_at IS NOT NULL",
-                                               kCaseColumns));
+                                               kDueColumns));
+    EscalatedCase ec;
+    ec.c.status = Status::escalated;
     while (q.executeStep()) {
-      EscalatedCase ec;
-      ec.c = read_case(q);
-      constexpr int o = kCaseColumnCount;
+      read_due_case(q, ec.c);
+      constexpr int o = kDueColumnCount;
       ec.last_client_contact = opt_time(q.getColumn(o));
       ec.latest.id = q.getColumn(o + 1).getInt64();
       ec.latest.case_id = ec.c.id;
