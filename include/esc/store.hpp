@@ -120,6 +120,8 @@ class Store {
   std::optional<Case> find_case_by_ref(const std::string& ref);
   std::optional<Case> find_case_by_uuid(const std::string& uuid);
   std::vector<Case> list_cases(const CaseFilter& f);
+  // The same, one case at a time: any number of them in constant memory.
+  void each_case(const CaseFilter& f, const std::function<void(const Case&)>& fn);
   // The most recently active first; limit 0: all.
   enum class Which { active, resolved, all };
   std::vector<CaseId> list_ids(Which which, int limit);

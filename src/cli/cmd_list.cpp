@@ -29,43 +29,83 @@ void run_list(const ListOptions& o, Context& ctx) {
   f.tag = o.tag;
   if (o.limit < 0) throw usage_error("--limit must be 0 (no limit) or more");
   f.limit = o.limit ? o.limit + 1 : 0;  // one more tells whether there are more
-  auto cases = ctx.store().list_cases(f);
-  const bool more = o.limit && cases.size() > static_cast<size_t>(o.limit);
-  if (more) cases.resize(static_cast<size_t>(o.limit));
+  auto& store = ctx.store();
+  // The cases shown, one at a time, in order: a log of years lists in
+  // constant memory. The one past --limit only tells that there are more.
+  bool more = false;
+  auto each = [&](const std::function<void(const Case&)>& fn) {
+    size_t shown = 0;
+    store.each_case(f, [&](const Case& c) {
+      if (o.limit && shown == static_cast<size_t>(o.limit)) {
+        more = true;
+        return;
+      }
+      ++shown;
+      fn(c);
+    });
+  };
+  // Text piles up to 64 KiB at a time on its way to stdout.
+  std::string text;
+  auto put = [&](const std::string& s) {
+    text += s;
+    if (text.size() >= (64 << 10)) {
+      std::cout << text;
+      text.clear();
+    }
+  };
 
   if (o.format == "json") {
     JsonArrayPrinter a;
-    for (const auto& c : cases) a.add(to_json(c));
+    each([&](const Case& c) { a.add(to_json(c)); });
   } else if (o.format == "ids") {
-    std::string s;
-    for (const auto& c : cases) s += fmt::format("{}\n", c.id);
-    std::cout << s;
+    each([&](const Case& c) { put(fmt::format("{}\n", c.id)); });
+    std::cout << text;
   } else if (o.format == "csv") {
-    std::cout << csv_row({"id", "uuid", "title", "customer", "severity", "status", "ref", "triggers", "tags",
-                          "engineer", "created_at", "updated_at"});
-    for (const auto& c : cases)
-      std::cout << csv_row({std::to_string(c.id), c.uuid, c.title, c.customer, c.severity,
-                            std::string(to_string(c.status)), c.ref, join(c.triggers, " "), join(c.tags, " "),
-                            c.engineer, format_rfc3339(c.created_at), format_rfc3339(c.updated_at)});
+    put(csv_row({"id", "uuid", "title", "customer", "severity", "status", "ref", "triggers", "tags", "engineer",
+                 "created_at", "updated_at"}));
+    each([&](const Case& c) {
+      put(csv_row({std::to_string(c.id), c.uuid, c.title, c.customer, c.severity, std::string(to_string(c.status)),
+                   c.ref, join(c.triggers, " "), join(c.tags, " "), c.engineer, format_rfc3339(c.created_at),
+                   format_rfc3339(c.updated_at)}));
+    });
+    std::cout << text;
   } else {
     auto& out = ctx.out();
-    if (cases.empty()) {
+    const Time now = ctx.now();
+    const std::vector<Column> columns{{"ID", false, true}, {"SEV"},         {"STATUS"},
+                                      {"CUSTOMER"},        {"TITLE", true}, {"UPDATED"}};
+    auto row = [&](const Case& c) -> std::vector<std::string> {
+      return {fmt::format("#{}", c.id),          c.severity, std::string(to_string(c.status)), c.customer, c.title,
+              format_relative(c.updated_at, now)};
+    };
+    auto style = [&](const Case& c) -> std::vector<Style> {
+      return {Style::bold,
+              out.severity_style(c.severity),
+              out.status_style(std::string(to_string(c.status))),
+              Style::none,
+              Style::none,
+              Style::dim};
+    };
+    size_t rows = 0;
+    if (o.limit > 0 && o.limit <= 1000) {
+      // A page or so: read once, measured and printed from memory.
+      std::vector<std::vector<std::string>> cells;
+      std::vector<std::vector<Style>> styles;
+      each([&](const Case& c) {
+        cells.push_back(row(c));
+        styles.push_back(style(c));
+      });
+      if ((rows = cells.size())) out.table(columns, std::move(cells), styles);
+    } else {
+      // Any number: read twice, to measure the columns, then to print.
+      rows = out.table(columns,
+                       [&](const Output::RowSink& sink) { each([&](const Case& c) { sink(row(c), style(c)); }); });
+    }
+    if (rows == 0) {
       out.info(o.status == "active" ? "No open or escalated cases." : "No cases match.");
       if (o.status == "active") out.hint("`esc new \"TITLE\"` opens one; `esc list --status all` shows resolved ones");
       return;
     }
-    const Time now = ctx.now();
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::vector<Style>> styles;
-    for (const auto& c : cases) {
-      std::string status(to_string(c.status));
-      rows.push_back(
-          {fmt::format("#{}", c.id), c.severity, status, c.customer, c.title, format_relative(c.updated_at, now)});
-      styles.push_back({Style::bold, out.severity_style(c.severity), out.status_style(status), Style::none, Style::none,
-                        Style::dim});
-    }
-    out.table({{"ID", false, true}, {"SEV"}, {"STATUS"}, {"CUSTOMER"}, {"TITLE", true}, {"UPDATED"}}, std::move(rows),
-              styles);
     if (more) out.hint(fmt::format("showing the {} most recently active; `--limit 0` shows all", o.limit));
   }
 }

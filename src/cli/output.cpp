@@ -101,20 +101,8 @@ void Output::hint(const std::string& m) const {
 
 void Output::warn(const std::string& m) const { std::cerr << "esc: warning: " << m << '\n'; }
 
-void Output::table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> cells,
-                   const std::vector<std::vector<Style>>& styles) const {
+std::vector<std::size_t> Output::fit(const std::vector<Column>& columns, std::vector<std::size_t> w) const {
   const size_t n = columns.size();
-  // Each cell made inert and measured once: a table can have thousands of rows.
-  std::vector<std::size_t> cell_w;
-  cell_w.reserve(cells.size() * n);
-  std::vector<size_t> w(n, 0);
-  for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
-  for (auto& r : cells)
-    for (size_t i = 0; i < n; ++i) {
-      if (i < r.size()) r[i] = inert(r[i]);
-      cell_w.push_back(i < r.size() ? display_width(r[i]) : 0);
-      w[i] = std::max(w[i], cell_w.back());
-    }
   if (size_t total = width(); total) {
     size_t fixed = 0;
     size_t flex = n;
@@ -130,65 +118,121 @@ void Output::table(const std::vector<Column>& columns, std::vector<std::vector<s
       w[flex] = std::min(w[flex], room);
     }
   }
+  return w;
+}
+
+void Output::table_row(std::string& out, const std::vector<Column>& columns, const std::vector<std::size_t>& w,
+                       const std::vector<std::string>& r, const std::size_t* widths, const std::vector<Style>* st,
+                       bool header) const {
+  const size_t n = columns.size();
+  const std::string empty;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& cell = i < r.size() ? r[i] : empty;
+    std::size_t cw = widths ? widths[i] : display_width(cell);
+    std::string cut;
+    const bool truncated = cw > w[i];
+    if (truncated) {
+      cut = truncate_to_width(cell, w[i]);
+      cw = display_width(cut);
+    }
+    const std::string& v = truncated ? cut : cell;
+    const size_t pad = w[i] - std::min(w[i], cw);
+    const bool last = i + 1 == n;
+    const Style s = header ? Style::bold : (st && i < st->size() ? (*st)[i] : Style::none);
+    if (columns[i].right) out.append(pad, ' ');
+    if (color_ && s != Style::none && !v.empty())
+      out += paint(v, s);
+    else
+      out += v;
+    if (!columns[i].right && !last) out.append(pad, ' ');
+    if (!last) out += "  ";
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  out += '\n';
+}
+
+void Output::table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> cells,
+                   const std::vector<std::vector<Style>>& styles) const {
+  const size_t n = columns.size();
+  // Each cell made inert and measured once: a table can have thousands of rows.
+  std::vector<std::size_t> cell_w;
+  cell_w.reserve(cells.size() * n);
+  std::vector<size_t> w(n, 0);
+  for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
+  for (auto& r : cells)
+    for (size_t i = 0; i < n; ++i) {
+      if (i < r.size()) r[i] = inert(r[i]);
+      cell_w.push_back(i < r.size() ? display_width(r[i]) : 0);
+      w[i] = std::max(w[i], cell_w.back());
+    }
+  w = fit(columns, std::move(w));
   std::string out;
   size_t line_width = 2 * n;
   for (size_t x : w) line_width += x;
   out.reserve((cells.size() + 1) * line_width);  // one allocation, however many rows
-  auto emit = [&](const std::vector<std::string>& r, const std::size_t* widths, const std::vector<Style>* st,
-                  bool header) {
-    for (size_t i = 0; i < n; ++i) {
-      const std::string empty;
-      const std::string& cell = i < r.size() ? r[i] : empty;
-      std::size_t cw = widths ? widths[i] : display_width(cell);
-      std::string cut;
-      const bool truncated = cw > w[i];
-      if (truncated) {
-        cut = truncate_to_width(cell, w[i]);
-        cw = display_width(cut);
-      }
-      const std::string& v = truncated ? cut : cell;
-      const size_t pad = w[i] - std::min(w[i], cw);
-      const bool last = i + 1 == n;
-      const Style s = header ? Style::bold : (st && i < st->size() ? (*st)[i] : Style::none);
-      if (columns[i].right) out.append(pad, ' ');
-      if (color_ && s != Style::none && !v.empty())
-        out += paint(v, s);
-      else
-        out += v;
-      if (!columns[i].right && !last) out.append(pad, ' ');
-      if (!last) out += "  ";
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    out += '\n';
-  };
   std::vector<std::string> headers;
   for (const auto& c : columns) headers.push_back(c.header);
-  emit(headers, nullptr, nullptr, true);
+  table_row(out, columns, w, headers, nullptr, nullptr, true);
   for (size_t k = 0; k < cells.size(); ++k)
-    emit(cells[k], cell_w.data() + k * n, k < styles.size() ? &styles[k] : nullptr, false);
+    table_row(out, columns, w, cells[k], cell_w.data() + k * n, k < styles.size() ? &styles[k] : nullptr, false);
   page(out);
 }
 
-void Output::page(const std::string& text) const {
-  if (!stdout_tty_ || !stdin_is_tty()) {
-    std::cout << text << std::flush;
-    return;
-  }
+std::size_t Output::table(const std::vector<Column>& columns, const std::function<void(const RowSink&)>& rows) const {
+  const size_t n = columns.size();
+  std::vector<size_t> w(n, 0);
+  for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
+  size_t count = 0;
+  rows([&](std::vector<std::string>&& r, const std::vector<Style>&) {
+    ++count;
+    for (size_t i = 0; i < n && i < r.size(); ++i) w[i] = std::max(w[i], display_width(inert(r[i])));
+  });
+  if (count == 0) return 0;
+  w = fit(columns, std::move(w));
+  Pager pager(*this);
+  std::string out;
+  std::vector<std::string> headers;
+  for (const auto& c : columns) headers.push_back(c.header);
+  table_row(out, columns, w, headers, nullptr, nullptr, true);
+  rows([&](std::vector<std::string>&& r, const std::vector<Style>& styles) {
+    for (auto& v : r) v = inert(v);
+    table_row(out, columns, w, r, nullptr, &styles, false);
+    if (out.size() >= (64 << 10)) {
+      pager.write(out);
+      out.clear();
+    }
+  });
+  pager.write(out);
+  return count;
+}
+
+Output::Pager::Pager(const Output& o) {
+  if (!o.stdout_tty_ || !o.stdin_is_tty()) return;
   std::string pager = "less -FRX";
   if (const char* p = std::getenv("PAGER"); p) pager = p;
-  if (pager.empty() || pager == "cat") {
-    std::cout << text << std::flush;
-    return;
-  }
+  if (pager.empty() || pager == "cat") return;
   std::cout << std::flush;
-  FILE* pipe = ::popen(pager.c_str(), "w");
-  if (!pipe) {
-    std::cout << text << std::flush;
-    return;
-  }
-  ::signal(SIGPIPE, SIG_IGN);
-  std::fwrite(text.data(), 1, text.size(), pipe);
-  ::pclose(pipe);
+  pipe_ = ::popen(pager.c_str(), "w");
+  if (pipe_) ::signal(SIGPIPE, SIG_IGN);
+}
+
+Output::Pager::~Pager() {
+  if (pipe_)
+    ::pclose(pipe_);
+  else
+    std::cout << std::flush;
+}
+
+void Output::Pager::write(std::string_view text) {
+  if (pipe_)
+    std::fwrite(text.data(), 1, text.size(), pipe_);
+  else
+    std::cout << text;
+}
+
+void Output::page(const std::string& text) const {
+  Pager pager(*this);
+  pager.write(text);
 }
 
 std::string csv_field(const std::string& s) {

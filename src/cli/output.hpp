@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace esc::cli {
@@ -39,10 +41,37 @@ class Output {
   void table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> rows,
              const std::vector<std::vector<Style>>& styles = {}) const;
 
+  // A table of any length, in constant memory: `rows` is called twice, to
+  // measure the columns and then to print them, and gives each row to the
+  // sink, the same rows both times. Prints nothing when there are none;
+  // returns how many there were.
+  using RowSink = std::function<void(std::vector<std::string>&& cells, const std::vector<Style>& styles)>;
+  std::size_t table(const std::vector<Column>& columns, const std::function<void(const RowSink&)>& rows) const;
+
   // Long text: through $PAGER (default "less -FRX") when stdout is a terminal.
   void page(const std::string& text) const;
 
+  // The same, written a piece at a time.
+  class Pager {
+   public:
+    explicit Pager(const Output& out);
+    ~Pager();
+    Pager(const Pager&) = delete;
+    Pager& operator=(const Pager&) = delete;
+    void write(std::string_view text);
+
+   private:
+    FILE* pipe_ = nullptr;
+  };
+
  private:
+  // The widths of the columns, the flexible one cut to what the terminal has left.
+  std::vector<std::size_t> fit(const std::vector<Column>& columns, std::vector<std::size_t> w) const;
+  // One line of a table into `out`; `widths` are the cells' display widths when known.
+  void table_row(std::string& out, const std::vector<Column>& columns, const std::vector<std::size_t>& w,
+                 const std::vector<std::string>& cells, const std::size_t* widths, const std::vector<Style>* styles,
+                 bool header) const;
+
   bool stdout_tty_ = false;
   bool stderr_tty_ = false;
   bool color_ = false;

@@ -1014,7 +1014,13 @@ std::optional<Case> Store::find_case_by_uuid(const std::string& uuid) {
 }
 
 std::vector<Case> Store::list_cases(const CaseFilter& f) {
-  return guarded("listing cases", [&] {
+  std::vector<Case> out;
+  each_case(f, [&](const Case& c) { out.push_back(c); });
+  return out;
+}
+
+void Store::each_case(const CaseFilter& f, const std::function<void(const Case&)>& fn) {
+  guarded("listing cases", [&] {
     // Fixed SQL text per filter shape; every value is bound, never spliced.
     // Open and escalated, the default, come straight from cases_active,
     // newest first, whatever the number of resolved cases.
@@ -1044,9 +1050,8 @@ std::vector<Case> Store::list_cases(const CaseFilter& f) {
     if (!f.tag.empty()) q.bind(i++, f.tag);
     if (f.since) q.bind(i++, static_cast<int64_t>(to_unix(*f.since)));
     if (f.limit > 0) q.bind(i++, f.limit);
-    std::vector<Case> out;
-    while (q.executeStep()) out.push_back(read_case(q));
-    return out;
+    while (q.executeStep()) fn(read_case(q));
+    return 0;
   });
 }
 
@@ -1471,8 +1476,8 @@ void Store::each_open_unescalated(const std::function<void(const Case&)>& fn) {
     // A scan of the active cases' index, each page read once, in its order:
     // no sorter holding a copy, and no case kept once it has been seen.
     impl_->small_cache();
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'",
-                                               kDueColumns));
+    SQLite::Statement q(
+        impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'", kDueColumns));
     Case c;
     c.status = Status::open;
     while (q.executeStep()) fn(read_due_case(q, c));
@@ -1625,7 +1630,8 @@ std::vector<std::int32_t> from_blob(const SQLite::Column& c) {
   const size_t n = static_cast<size_t>(c.getBytes()) / 4;
   std::vector<std::int32_t> v(n);
   for (size_t i = 0; i < n; ++i) {
-    const std::uint32_t u = p[i * 4] | p[i * 4 + 1] << 8 | p[i * 4 + 2] << 16 | static_cast<std::uint32_t>(p[i * 4 + 3]) << 24;
+    const std::uint32_t u =
+        p[i * 4] | p[i * 4 + 1] << 8 | p[i * 4 + 2] << 16 | static_cast<std::uint32_t>(p[i * 4 + 3]) << 24;
     v[i] = static_cast<std::int32_t>(u);
   }
   return v;

@@ -2,6 +2,7 @@
 bad input (unknown ids and flags, broken config, hostile text, damaged or
 foreign databases, concurrent writers)."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -110,6 +111,50 @@ class CaseLog(EscTest):
         self.assertEqual(self.ok("list", "--limit", "1", "--format", "ids").out, "2\n")
         self.assertEqual(self.ok("list", "--status", "resolved", "--format", "json").json(), [])
         self.fails(64, "list", "--status", "closed")
+
+    def test_list_of_any_length_in_every_format(self):
+        # 1,500 cases: past the 1,000 that a table lays out in memory, so the
+        # table of `--limit 0` is measured on one pass and printed on another.
+        n = 1500
+        lines = []
+        for i in range(1, n + 1):
+            t = f"2026-{1 + i // 200:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
+            lines.append(json.dumps({
+                "case": {"id": i, "uuid": f"00000000-0000-4000-8000-{i:012d}",
+                         "title": f"Case {i} " + ("ünïcödé " if i % 7 == 0 else "") + "x" * (i % 50),
+                         "customer": f"Customer {i % 13}", "severity": ["critical", "high", "medium", "low"][i % 4],
+                         "status": ["open", "escalated", "resolved"][i % 3], "ref": None, "triggers": [],
+                         "tags": [], "engineer": "", "created_at": t, "updated_at": t,
+                         "resolved_at": t if i % 3 == 2 else None, "csat": None, "unnecessary": False},
+                "entries": [], "escalations": [], "deliveries": []}))
+        src = os.path.join(self.home, "cases.jsonl")
+        with open(src, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.ok("import", src)
+        ids = self.ok("list", "--status", "all", "--limit", "0", "--format", "ids").out.split()
+        self.assertEqual(len(ids), n)
+        self.assertEqual(sorted(ids, key=int), [str(i) for i in range(1, n + 1)])
+        listed = self.ok("list", "--status", "all", "--limit", "0", "--format", "json").json()
+        self.assertEqual([str(c["id"]) for c in listed], ids)  # the same order
+        self.assertEqual(len(self.ok("list", "--status", "all", "--limit", "0", "--format", "csv").out.splitlines()),
+                         n + 1)
+        r = self.ok("list", "--status", "all", "--limit", "0")
+        rows = r.out.splitlines()
+        self.assertEqual(len(rows), n + 1)  # a header, then every case
+        self.assertEqual([row.split()[0] for row in rows[1:]], ["#" + i for i in ids])
+        # Columns line up: every title starts where the header's does.
+        title_at = rows[0].index("TITLE")
+        for row, c in zip(rows[1:], listed):
+            self.assertEqual(row[title_at:title_at + len(c["title"])], c["title"])
+        self.assertNotIn("hint", r.err)
+        # A long limit is laid out the same way, and says that there are more.
+        r = self.ok("list", "--status", "all", "--limit", "1200")
+        self.assertEqual(r.out.splitlines(), rows[:1201])
+        self.assertIn("showing the 1200 most recently active", r.err)
+        r = self.ok("list", "--status", "all", "--limit", "10")
+        self.assertEqual([row.split()[0] for row in r.out.splitlines()[1:]], ["#" + i for i in ids[:10]])
+        self.assertEqual(self.ok("list", "--status", "all", "--limit", "0", "--customer", "nobody").err.strip(),
+                         "No cases match.")
 
     def test_search_best_match_with_snippet(self):
         a = self.new_case("Checkout fails for EU cards")
