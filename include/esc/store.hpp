@@ -132,6 +132,7 @@ class Store {
   std::vector<Entry> entries(std::int64_t case_id);
   std::vector<SearchHit> search(const std::string& query, const std::string& kind, int limit, bool newest_first);
   std::vector<LessonHit> lessons(const std::string& query, int limit);
+  void each_lesson(const std::string& query, int limit, const std::function<void(const LessonHit&)>& fn);
 
   // Escalations and deliveries
   void insert_escalation(Escalation& e);

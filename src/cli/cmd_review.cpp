@@ -66,36 +66,46 @@ struct LessonsOptions {
 
 void run_lessons(const LessonsOptions& o, Context& ctx) {
   const std::string q = checked_line(join(o.query, " "), "the query");
-  auto hits = ctx.store().lessons(q, o.limit);
+  if (o.limit < 0) throw usage_error("--limit must be 0 (no limit) or more");
+  auto& store = ctx.store();
+  // One lesson at a time, however many there are.
+  auto each = [&](const std::function<void(const LessonHit&)>& fn) { store.each_lesson(q, o.limit, fn); };
   if (o.format == "json") {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& h : hits) {
+    JsonArrayPrinter a;
+    each([&](const LessonHit& h) {
       auto j = to_json(h.entry);
       j["case"] = h.entry.case_id;
       j["title"] = h.case_title;
       j["customer"] = h.customer;
-      a.push_back(std::move(j));
-    }
-    print_json(a);
+      a.add(j);
+    });
     return;
   }
   if (o.format == "csv") {
     std::cout << csv_row({"case", "title", "customer", "at", "lesson"});
-    for (const auto& h : hits)
+    each([&](const LessonHit& h) {
       std::cout << csv_row(
           {std::to_string(h.entry.case_id), h.case_title, h.customer, format_rfc3339(h.entry.at), h.entry.text});
+    });
     return;
   }
-  if (hits.empty()) {
+  auto row = [](const LessonHit& h) -> std::vector<std::string> {
+    return {fmt::format("#{}", h.entry.case_id), format_local(h.entry.at).substr(0, 10), h.case_title, h.entry.text};
+  };
+  const std::vector<Column> columns{{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}};
+  size_t rows = 0;
+  if (o.limit > 0 && o.limit <= 1000) {
+    std::vector<std::vector<std::string>> cells;
+    each([&](const LessonHit& h) { cells.push_back(row(h)); });
+    if ((rows = cells.size())) ctx.out().table(columns, std::move(cells));
+  } else {
+    rows = ctx.out().table(columns,
+                           [&](const Output::RowSink& sink) { each([&](const LessonHit& h) { sink(row(h), {}); }); });
+  }
+  if (rows == 0) {
     ctx.out().info(q.empty() ? "No lessons recorded yet." : "No lesson matches.");
     ctx.out().hint("after `esc resolve`, `esc review ID --lesson \"...\"` records one");
-    return;
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& h : hits)
-    rows.push_back(
-        {fmt::format("#{}", h.entry.case_id), format_local(h.entry.at).substr(0, 10), h.case_title, h.entry.text});
-  ctx.out().table({{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}}, std::move(rows));
 }
 
 }  // namespace
@@ -115,7 +125,7 @@ void register_review(CLI::App& app, Context& ctx) {
   auto l = std::make_shared<LessonsOptions>();
   auto* lessons = app.add_subcommand("lessons", "Lessons learned across all cases, best match first");
   lessons->add_option("query", l->query, "Words to look for (none: newest first)")->type_name("QUERY");
-  lessons->add_option("--limit", l->limit, "At most N lessons")->type_name("N")->capture_default_str();
+  lessons->add_option("--limit", l->limit, "At most N lessons; 0 for all")->type_name("N")->capture_default_str();
   add_format(lessons, l->format, {"table", "json", "csv"});
   lessons->footer("Example:\n  esc lessons 3DS timeout --format json | jq -r '.[].text'");
   lessons->callback([l, &ctx] { run_lessons(*l, ctx); });

@@ -204,7 +204,7 @@ END;
     // The durations are sorted arrays of 32-bit little-endian seconds, so
     // that medians over many months need no sort. Whether the client of an
     // unresolved case is kept informed depends on when one asks: those few
-    // are read each time, from the last index.
+    // are read each time, from cases_escalated_unresolved.
     R"sql(
 CREATE TABLE stats_months (
   month          INTEGER PRIMARY KEY,  -- the month's first second, Unix time
@@ -235,6 +235,8 @@ BEGIN
 END;
 CREATE INDEX cases_escalated_unresolved ON cases(created_at, esc_at, silence, contact_at)
   WHERE esc_at IS NOT NULL AND resolved_at IS NULL;
+-- The lessons learned, newest first (`esc lessons`), without the other entries.
+CREATE INDEX entries_lessons ON entries(at, id) WHERE kind = 'review' AND state = 'lesson';
 )sql",
 };
 

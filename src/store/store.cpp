@@ -1289,13 +1289,19 @@ std::vector<SearchHit> Store::search(const std::string& query, const std::string
 }
 
 std::vector<LessonHit> Store::lessons(const std::string& query, int limit) {
-  return guarded("reading lessons", [&] {
+  std::vector<LessonHit> out;
+  each_lesson(query, limit, [&](const LessonHit& h) { out.push_back(h); });
+  return out;
+}
+
+void Store::each_lesson(const std::string& query, int limit, const std::function<void(const LessonHit&)>& fn) {
+  guarded("reading lessons", [&] {
     impl_->settle();
     std::string match = fts_query(query);
     std::string sql;
     if (match.empty())
       sql = fmt::format(
-          "SELECT {}, c.title, c.customer FROM entries e JOIN cases c ON c.id = e.case_id "
+          "SELECT {}, c.title, c.customer FROM entries e INDEXED BY entries_lessons JOIN cases c ON c.id = e.case_id "
           "WHERE e.kind = 'review' AND e.state = 'lesson' ORDER BY e.at DESC, e.id DESC LIMIT ?1",
           kEntryColumns);
     else
@@ -1307,15 +1313,14 @@ std::vector<LessonHit> Store::lessons(const std::string& query, int limit) {
     SQLite::Statement q(impl_->db, sql);
     q.bind(1, limit > 0 ? limit : -1);
     if (!match.empty()) q.bind(2, match);
-    std::vector<LessonHit> out;
+    LessonHit h;
     while (q.executeStep()) {
-      LessonHit h;
       h.entry = read_entry(q);
       h.case_title = q.getColumn(8).getString();
       h.customer = q.getColumn(9).getString();
-      out.push_back(std::move(h));
+      fn(h);
     }
-    return out;
+    return 0;
   });
 }
 

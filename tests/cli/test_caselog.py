@@ -112,7 +112,7 @@ class CaseLog(EscTest):
         self.assertEqual(self.ok("list", "--status", "resolved", "--format", "json").json(), [])
         self.fails(64, "list", "--status", "closed")
 
-    def test_list_of_any_length_in_every_format(self):
+    def test_lists_of_any_length_in_every_format(self):
         # 1,500 cases: past the 1,000 that a table lays out in memory, so the
         # table of `--limit 0` is measured on one pass and printed on another.
         n = 1500
@@ -126,7 +126,9 @@ class CaseLog(EscTest):
                          "status": ["open", "escalated", "resolved"][i % 3], "ref": None, "triggers": [],
                          "tags": [], "engineer": "", "created_at": t, "updated_at": t,
                          "resolved_at": t if i % 3 == 2 else None, "csat": None, "unnecessary": False},
-                "entries": [], "escalations": [], "deliveries": []}))
+                "entries": [{"id": i, "uuid": f"00000000-0000-4000-9000-{i:012d}", "kind": "review",
+                             "state": "lesson", "text": f"Lesson {i}", "at": t, "author": "dana"}],
+                "escalations": [], "deliveries": []}))
         src = os.path.join(self.home, "cases.jsonl")
         with open(src, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -155,6 +157,14 @@ class CaseLog(EscTest):
         self.assertEqual([row.split()[0] for row in r.out.splitlines()[1:]], ["#" + i for i in ids[:10]])
         self.assertEqual(self.ok("list", "--status", "all", "--limit", "0", "--customer", "nobody").err.strip(),
                          "No cases match.")
+        # Lessons too: every one, newest first, in every format.
+        lessons = self.ok("lessons", "--limit", "0", "--format", "json").json()
+        self.assertEqual([str(h["case"]) for h in lessons], ids)  # each case's lesson is as old as the case
+        rows = self.ok("lessons", "--limit", "0").out.splitlines()
+        self.assertEqual([row.split()[0] for row in rows[1:]], ["#" + i for i in ids])
+        self.assertEqual(self.ok("lessons").out.splitlines(), rows[:51])
+        self.assertEqual(len(self.ok("lessons", "--limit", "0", "--format", "csv").out.splitlines()), n + 1)
+        self.fails(64, "lessons", "--limit", "-1")
 
     def test_search_best_match_with_snippet(self):
         a = self.new_case("Checkout fails for EU cards")
