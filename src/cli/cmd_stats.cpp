@@ -45,25 +45,29 @@ void run_stats(const StatsOptions& o, Context& ctx) {
   auto groups = builder.finish();
 
   if (o.format == "json") {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& g : groups)
-      a.push_back({{"group", g.group},
-                   {"opened", g.opened},
-                   {"escalated", g.escalated},
-                   {"resolved", g.resolved},
-                   {"escalation_rate", jnum(g.escalation_rate())},
-                   {"time_to_escalate", jdur(g.to_escalate)},
-                   {"time_to_acknowledge", jdur(g.to_acknowledge)},
-                   {"time_to_resolve", jdur(g.to_resolve)},
-                   {"forced_share", jnum(g.forced_share())},
-                   {"client_update_compliance", jnum(g.update_compliance())},
-                   {"unnecessary_share", jnum(g.unnecessary_share())},
-                   {"csat_mean", jnum(g.csat_mean())},
-                   {"csat_count", g.csat_count}});
-    print_json({{"since", since ? nlohmann::json(format_rfc3339(*since)) : nlohmann::json(nullptr)},
-                {"until", until ? nlohmann::json(format_rfc3339(*until)) : nlohmann::json(nullptr)},
-                {"by", o.by.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.by)},
-                {"groups", a}});
+    // Printed a group at a time (grouping by customer can make tens of
+    // thousands), in the order print_json() gives the keys.
+    auto when = [](std::optional<Time> t) { return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr); };
+    std::cout << "{\n  \"by\": " << dumped(o.by.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.by))
+              << ",\n  \"groups\": ";
+    {
+      JsonArrayPrinter a(1);
+      for (const auto& g : groups)
+        a.add({{"group", g.group},
+               {"opened", g.opened},
+               {"escalated", g.escalated},
+               {"resolved", g.resolved},
+               {"escalation_rate", jnum(g.escalation_rate())},
+               {"time_to_escalate", jdur(g.to_escalate)},
+               {"time_to_acknowledge", jdur(g.to_acknowledge)},
+               {"time_to_resolve", jdur(g.to_resolve)},
+               {"forced_share", jnum(g.forced_share())},
+               {"client_update_compliance", jnum(g.update_compliance())},
+               {"unnecessary_share", jnum(g.unnecessary_share())},
+               {"csat_mean", jnum(g.csat_mean())},
+               {"csat_count", g.csat_count}});
+    }
+    std::cout << ",\n  \"since\": " << dumped(when(since)) << ",\n  \"until\": " << dumped(when(until)) << "\n}\n";
     return;
   }
   auto row = [](const StatsGroup& g) -> std::vector<std::string> {
@@ -113,24 +117,26 @@ void run_stats(const StatsOptions& o, Context& ctx) {
     std::cout << s;
     return;
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& g : groups) {
-    auto r = row(g);
-    rows.push_back({r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9], r[11], r[12], r[13], r[14]});
-  }
-  ctx.out().table({{o.by == "month" ? "MONTH" : "GROUP", true},
-                   {"OPEN", false, true},
-                   {"ESC", false, true},
-                   {"RES", false, true},
-                   {"RATE", false, true},
-                   {"TTE", false, true},
-                   {"TTA", false, true},
-                   {"TTR", false, true},
-                   {"FORCED", false, true},
-                   {"UPDATED", false, true},
-                   {"UNNEC", false, true},
-                   {"CSAT", false, true}},
-                  std::move(rows));
+  const std::vector<Column> columns{{o.by == "month" ? "MONTH" : "GROUP", true},
+                                    {"OPEN", false, true},
+                                    {"ESC", false, true},
+                                    {"RES", false, true},
+                                    {"RATE", false, true},
+                                    {"TTE", false, true},
+                                    {"TTA", false, true},
+                                    {"TTR", false, true},
+                                    {"FORCED", false, true},
+                                    {"UPDATED", false, true},
+                                    {"UNNEC", false, true},
+                                    {"CSAT", false, true}};
+  // Each group's row made when it is measured and again when it is printed.
+  if (ctx.out().table(columns, [&](const Output::RowSink& sink) {
+        for (const auto& g : groups) {
+          auto r = row(g);
+          sink({r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9], r[11], r[12], r[13], r[14]}, {});
+        }
+      }) == 0)
+    ctx.out().table(columns, std::vector<std::vector<std::string>>{});
   ctx.out().hint("TTE/TTA/TTR are medians (--format json has p90s); FORCED = sent unprepared; UNNEC = unnecessary");
 }
 

@@ -16,25 +16,25 @@
 
 namespace esc::cli {
 
-namespace {
-// How esc prints JSON: two-space indents, invalid UTF-8 replaced.
 std::string dumped(const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
-}  // namespace
 
 void print_json(const nlohmann::json& j) { std::cout << dumped(j) << '\n'; }
 
 void JsonArrayPrinter::add(const nlohmann::json& element) {
   const std::string text = dumped(element);
-  std::string indented = empty_ ? "[\n  " : ",\n  ";
+  const std::string indent(2 * static_cast<size_t>(depth_ + 1), ' ');
+  std::string indented = (empty_ ? "[\n" : ",\n") + indent;
   for (char ch : text) {
     indented += ch;
-    if (ch == '\n') indented += "  ";
+    if (ch == '\n') indented += indent;
   }
   std::cout << indented;
   empty_ = false;
 }
 
-JsonArrayPrinter::~JsonArrayPrinter() { std::cout << (empty_ ? "[]\n" : "\n]\n"); }
+JsonArrayPrinter::~JsonArrayPrinter() {
+  std::cout << (empty_ ? "[]" : "\n" + std::string(2 * static_cast<size_t>(depth_), ' ') + "]") << (depth_ ? "" : "\n");
+}
 
 std::string read_all(std::istream& in) {
   std::ostringstream ss;

@@ -16,7 +16,8 @@ void print_json(const nlohmann::json& j);
 // element at a time: a long list is never whole in memory.
 class JsonArrayPrinter {
  public:
-  JsonArrayPrinter() = default;
+  // depth: how deep in the printed document the array sits (0: it is all of it).
+  explicit JsonArrayPrinter(int depth = 0) : depth_(depth) {}
   JsonArrayPrinter(const JsonArrayPrinter&) = delete;
   JsonArrayPrinter& operator=(const JsonArrayPrinter&) = delete;
   ~JsonArrayPrinter();  // closes the array
@@ -24,7 +25,11 @@ class JsonArrayPrinter {
 
  private:
   bool empty_ = true;
+  int depth_ = 0;
 };
+
+// A JSON value as esc prints it: two-space indents, invalid UTF-8 replaced.
+std::string dumped(const nlohmann::json& j);
 
 // Text for an entry: "-" or no words and stdin not a terminal read stdin;
 // no words on a terminal open $VISUAL/$EDITOR. Throws usage when empty.
