@@ -15,6 +15,7 @@ struct ChecklistItem {
   std::string question;
   std::vector<std::string> kinds;  // entry kinds that meet it; "trigger" = a trigger on the case
   bool required = true;
+  bool operator==(const ChecklistItem&) const = default;
 };
 
 struct ChannelConfig {
@@ -31,6 +32,7 @@ struct ChannelConfig {
   std::vector<std::string> argv;                  // command
   std::string dir;                                // file
   Seconds timeout{30};
+  bool operator==(const ChannelConfig&) const = default;
 };
 
 struct PathConfig {
@@ -39,16 +41,19 @@ struct PathConfig {
   std::optional<Seconds> ack_within;
   std::string next;
   bool external = false;  // a vendor or regulator outside the company
+  bool operator==(const PathConfig&) const = default;
 };
 
 struct RedactRule {
   std::string pattern;
   std::string replace;
+  bool operator==(const RedactRule&) const = default;
 };
 
 struct Config {
   std::filesystem::path source;  // the file read; empty for built-in defaults
   std::string engineer_name;
+  bool engineer_name_set = false;  // by the file; otherwise $USER's
   std::string engineer_email;
   std::string database_path;  // as written, "~" not yet expanded
   std::vector<std::string> severities{"critical", "high", "medium", "low"};
@@ -79,6 +84,7 @@ struct Config {
   std::optional<Seconds> deadline(std::string_view severity) const;
   bool is_severity(std::string_view s) const;
   bool is_trigger(std::string_view s) const;
+  bool operator==(const Config&) const = default;
 };
 
 // One problem found in a config file, with where it is.

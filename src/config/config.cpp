@@ -14,6 +14,7 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "config_cache.hpp"
 #include "esc/error.hpp"
 #include "esc/model.hpp"
 #include "esc/text.hpp"
@@ -388,7 +389,7 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
 
   each("engineer", [&](const std::string& k, const toml::value& v) {
     if (k == "name") {
-      if (auto s = r.str(v, "engineer.name")) cfg.engineer_name = *s;
+      if (auto s = r.str(v, "engineer.name")) cfg.engineer_name = *s, cfg.engineer_name_set = true;
     } else if (k == "email") {
       if (auto s = r.str(v, "engineer.email")) cfg.engineer_email = *s;
     }
@@ -663,6 +664,7 @@ Config load_config(const std::string& flag) {
                       "run `esc init` to write one, or check --config / $ESC_CONFIG");
     return default_config();
   }
+  if (auto kept = cached_config(path)) return std::move(*kept);
   std::vector<ConfigProblem> problems;
   Config cfg = parse_config(path, problems);
   if (!problems.empty()) {
@@ -671,6 +673,7 @@ Config load_config(const std::string& flag) {
                            : "run `esc config check` after fixing it";
     throw config_error(problems.front().str(), hint);
   }
+  keep_config(path, cfg);
   return cfg;
 }
 

@@ -248,6 +248,30 @@ class CaseLog(EscTest):
         self.assertIn("esc.toml:1:", r.err)
         self.fails(66, "--config", os.path.join(self.home, "missing.toml"), "list")
 
+    def test_every_change_to_the_config_is_seen_at_once(self):
+        # The parsed config is kept in ~/.cache/esc between runs; a change to
+        # the file, even of the same size and within the same moment, counts.
+        cache = os.path.join(self.home, ".cache", "esc", "config.cache")
+        for n in range(5):
+            self.write_config(f'[engineer]\nname = "Dana {n}"\n[case]\nseverities = ["p{n}", "q{n}"]\n'
+                              f'default_severity = "q{n}"\n')
+            cid = self.ok("new", f"case {n}", "--severity", f"p{n}").out.strip()
+            self.assertEqual(self.ok("show", cid, "--format", "json").json()["severity"], f"p{n}")
+            self.assertIn(f"expected one of: p{n}, q{n}", self.fails(64, "new", "old", "--severity", f"p{n - 1}").err)
+            self.assertEqual(self.ok("new", "defaulted").out.strip(), str(int(cid) + 1))
+        self.assertEqual(os.stat(cache).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.dirname(cache)).st_mode & 0o777, 0o700)
+        # A broken config is reported, whatever was kept before it.
+        self.write_config('[engineer]\nname = "Dana"\n[case]\nseverities = 3\n')
+        self.assertIn("esc.toml:4:", self.fails(78, "list").err)
+        # A damaged cache is read past.
+        self.write_config('[engineer]\nname = "Dana"\n')
+        self.ok("list")
+        with open(cache, "w") as f:
+            f.write("12:not a cache")
+        self.ok("log", "1", "note", "still fine")
+        self.assertEqual(self.ok("show", "1", "--format", "json").json()["entries"][-1]["author"], "Dana")
+
     def test_a_file_that_is_not_sqlite_is_refused_untouched(self):
         path = os.path.join(self.home, "notes.db")
         with open(path, "wb") as f:

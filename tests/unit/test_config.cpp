@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "../../src/config/config_cache.hpp"
 #include "esc/config.hpp"
 #include "esc/model.hpp"
 
@@ -161,4 +163,222 @@ TEST_CASE("esc.toml.example passes and documents every key of the key table") {
     CHECK(text.find(k.name + " = ") != std::string::npos);
     CHECK(text.find("[" + k.table + "]") != std::string::npos);
   }
+}
+
+// ---- the parsed config kept between runs (src/config/config_cache.cpp) ----
+
+namespace {
+
+// Every key of the key table, each with a value other than its default.
+const char* kEveryKey = R"(
+[engineer]
+name = "Dana Reyes"
+email = "dana@example.com"
+
+[database]
+path = "~/cases/esc.db"
+
+[case]
+severities = ["sev1", "sev2", "sev3"]
+default_severity = "sev2"
+triggers = ["vip", "outage"]
+
+[privacy]
+mask_card_numbers = false
+
+[outbox]
+retry_base = "2m"
+retry_max = "3h"
+
+[[path]]
+name = "tier2"
+channel = "chat"
+ack_within = "45m"
+next = "vendor"
+
+[[path]]
+name = "vendor"
+channel = ["mail", "pager", "run", "keep"]
+external = true
+
+[routing]
+default = "tier2"
+sev1 = "vendor"
+
+[deadlines]
+sev1 = "20m"
+sev3 = "5d"
+client_update_every = "8h"
+
+[[channel]]
+name = "chat"
+type = "webhook"
+format = "teams"
+url_file = "~/.secrets/chat-url"
+timeout = "9s"
+
+[[channel]]
+name = "chat2"
+type = "webhook"
+url_env = "CHAT2_URL"
+
+[[channel]]
+name = "mail"
+type = "smtp"
+url = "smtp://mail.example.com:587"
+from = "support@example.com"
+to = ["eng@example.com", "lead@example.com"]
+username = "support"
+password_env = "SMTP_PASSWORD"
+
+[[channel]]
+name = "mail2"
+type = "smtp"
+url = "smtps://mail.example.com"
+from = "support@example.com"
+to = "eng@example.com"
+username_env = "SMTP_USER"
+password_file = "~/.secrets/smtp"
+
+[[channel]]
+name = "mail3"
+type = "smtp"
+url = "smtp://localhost:25"
+from = "a@example.com"
+to = "b@example.com"
+username_file = "~/.secrets/smtp-user"
+
+[[channel]]
+name = "pager"
+type = "pagerduty"
+url = "https://events.example.com/v2/enqueue"
+routing_key_env = "PD_KEY"
+
+[[channel]]
+name = "pager2"
+type = "pagerduty"
+routing_key_file = "~/.secrets/pd"
+
+[[channel]]
+name = "run"
+type = "command"
+argv = ["notify", "{subject}", "--id", "{id}"]
+
+[[channel]]
+name = "keep"
+type = "file"
+dir = "~/escalations"
+
+[[checklist]]
+key = "facts"
+question = "All the facts?"
+kinds = ["fact", "diagnostic"]
+
+[[checklist]]
+key = "reason"
+question = "Why now?"
+kinds = ["trigger"]
+required = false
+
+[[redact]]
+pattern = '\bACCT-\d+\b'
+replace = "[account]"
+
+[[redact]]
+pattern = 'secret'
+)";
+
+struct CacheHome {
+  fs::path dir = fs::temp_directory_path() / ("esc-cache-" + new_uuid());
+  std::string old = std::getenv("XDG_CACHE_HOME") ? std::getenv("XDG_CACHE_HOME") : "";
+  CacheHome() { setenv("XDG_CACHE_HOME", dir.c_str(), 1); }
+  ~CacheHome() {
+    if (old.empty())
+      unsetenv("XDG_CACHE_HOME");
+    else
+      setenv("XDG_CACHE_HOME", old.c_str(), 1);
+    fs::remove_all(dir);
+  }
+  fs::path file() const { return dir / "esc" / "config.cache"; }
+};
+
+}  // namespace
+
+TEST_CASE("a config kept in the cache comes back the same, every key of the key table with it") {
+  ConfigFile f(kEveryKey);
+  std::vector<ConfigProblem> p;
+  const Config c = parse_config(f.path, p);
+  for (const auto& x : p) FAIL_CHECK(x.str());
+  // The text above sets every key the config has (so a new key must be added
+  // here, and then to the cache, or this fails).
+  const std::string text = kEveryKey;
+  for (const auto& k : config_keys()) {
+    if (k.name.starts_with("<")) continue;
+    INFO(k.table << "." << k.name);
+    CHECK(text.find("\n" + k.name + " = ") != std::string::npos);
+  }
+  const Config defaults = default_config();
+  CHECK(c.severities != defaults.severities);
+  CHECK(c.redact_card_numbers != defaults.redact_card_numbers);
+  CHECK(c.engineer_name_set);
+
+  CHECK(config_from_bytes(config_to_bytes(c)) == c);
+  CHECK(config_from_bytes(config_to_bytes(defaults)) == defaults);
+  // Anything but what was written is refused, never half read.
+  const std::string bytes = config_to_bytes(c);
+  CHECK_THROWS(config_from_bytes(bytes.substr(0, bytes.size() - 1)));
+  CHECK_THROWS(config_from_bytes(bytes + "1:x"));
+  CHECK_THROWS(config_from_bytes("junk"));
+  CHECK_THROWS(config_from_bytes(""));
+}
+
+TEST_CASE("load_config keeps a valid config and reads it back until the file changes") {
+  CacheHome cache;
+  ConfigFile f("[engineer]\nname = \"Dana\"\n[case]\nseverities = [\"p1\", \"p2\"]\ndefault_severity = \"p2\"\n");
+  Config first = load_config(f.path.string());
+  CHECK(first.severities == std::vector<std::string>{"p1", "p2"});
+  REQUIRE(fs::exists(cache.file()));
+  CHECK((fs::status(cache.file()).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(cached_config(f.path) == first);
+
+  // Read back from the cache, not the file: what the cache says is what loads.
+  std::vector<ConfigProblem> p;
+  Config marked = parse_config(f.path, p);
+  marked.engineer_email = "from-the-cache@example.com";
+  keep_config(f.path, marked);
+  CHECK(load_config(f.path.string()).engineer_email == "from-the-cache@example.com");
+
+  // Rewritten with the same size: parsed again.
+  std::ofstream(f.path)
+      << "[engineer]\nname = \"Dana\"\n[case]\nseverities = [\"q1\", \"q2\"]\ndefault_severity = \"q2\"\n";
+  Config second = load_config(f.path.string());
+  CHECK(second.severities == std::vector<std::string>{"q1", "q2"});
+  CHECK(second.engineer_email.empty());
+
+  // Another file: the cache is not its.
+  ConfigFile g("[engineer]\nname = \"Sam\"\n");
+  CHECK_FALSE(cached_config(g.path));
+  CHECK(load_config(g.path.string()).engineer_name == "Sam");
+
+  // A damaged cache is parsed past.
+  std::ofstream(cache.file(), std::ios::trunc) << "garbage";
+  CHECK_FALSE(cached_config(g.path));
+  CHECK(load_config(g.path.string()).engineer_name == "Sam");
+
+  // An invalid config is never kept.
+  ConfigFile bad("[case]\nseverities = 3\n");
+  CHECK_THROWS(load_config(bad.path.string()));
+  CHECK_FALSE(cached_config(bad.path));
+}
+
+TEST_CASE("without engineer.name, a kept config names whoever runs esc") {
+  CacheHome cache;
+  const std::string old_user = std::getenv("USER") ? std::getenv("USER") : "";
+  ConfigFile f("[engineer]\nemail = \"a@example.com\"\n");
+  setenv("USER", "first-user", 1);
+  CHECK(load_config(f.path.string()).engineer_name == "first-user");
+  setenv("USER", "second-user", 1);
+  REQUIRE(cached_config(f.path));
+  CHECK(load_config(f.path.string()).engineer_name == "second-user");
+  setenv("USER", old_user.c_str(), 1);
 }
