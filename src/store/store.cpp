@@ -452,6 +452,9 @@ const char* register_rank(sqlite3* db) {
 namespace {
 void use_huge_page_cache() {
   static const bool done = [] {
+    // No count of memory in use, kept under a mutex at every allocation:
+    // esc never asks for it, and parsing the schema allocates thousands.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     constexpr std::size_t kRegion = std::size_t{2} << 20;
     int header = 0;
     if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &header) != SQLITE_OK) return false;
