@@ -22,6 +22,8 @@ std::string checked_text(std::string_view s, std::string_view what);
 // ESC and C1 codes, are shown inert as ^X or \uXXXX; invalid UTF-8 as U+FFFD.
 // Newlines survive only when keep_newlines is set.
 std::string inert(std::string_view s, bool keep_newlines = false);
+// Printable ASCII only: what inert() gives back unchanged, told quickly.
+bool is_printable_ascii(std::string_view s);
 
 // Columns the UTF-8 text takes on a terminal.
 std::size_t display_width(std::string_view s);

@@ -1,3 +1,4 @@
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <iostream>
@@ -55,7 +56,7 @@ void run_due(const DueOptions& o, Context& ctx) {
     styles.reserve(items.size());
     for (auto& i : items) {
       styles.push_back({Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim});
-      rows.push_back({fmt::format("#{}", i.case_id), std::move(i.severity), std::move(i.kind),
+      rows.push_back({fmt::format(FMT_COMPILE("#{}"), i.case_id), std::move(i.severity), std::move(i.kind),
                       i.overdue.count() < 60 ? "now" : format_duration(i.overdue), std::move(i.message),
                       std::move(i.suggestion)});
     }

@@ -161,7 +161,7 @@ void Output::table(const std::vector<Column>& columns, std::vector<std::vector<s
   for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
   for (auto& r : cells)
     for (size_t i = 0; i < n; ++i) {
-      if (i < r.size()) r[i] = inert(r[i]);
+      if (i < r.size() && !is_printable_ascii(r[i])) r[i] = inert(r[i]);
       cell_w.push_back(i < r.size() ? display_width(r[i]) : 0);
       w[i] = std::max(w[i], cell_w.back());
     }
@@ -185,7 +185,8 @@ std::size_t Output::table(const std::vector<Column>& columns, const std::functio
   size_t count = 0;
   rows([&](std::vector<std::string>&& r, const std::vector<Style>&) {
     ++count;
-    for (size_t i = 0; i < n && i < r.size(); ++i) w[i] = std::max(w[i], display_width(inert(r[i])));
+    for (size_t i = 0; i < n && i < r.size(); ++i)
+      w[i] = std::max(w[i], display_width(is_printable_ascii(r[i]) ? r[i] : inert(r[i])));
   });
   if (count == 0) return 0;
   w = fit(columns, std::move(w));
@@ -195,7 +196,8 @@ std::size_t Output::table(const std::vector<Column>& columns, const std::functio
   for (const auto& c : columns) headers.push_back(c.header);
   table_row(out, columns, w, headers, nullptr, nullptr, true);
   rows([&](std::vector<std::string>&& r, const std::vector<Style>& styles) {
-    for (auto& v : r) v = inert(v);
+    for (auto& v : r)
+      if (!is_printable_ascii(v)) v = inert(v);
     table_row(out, columns, w, r, nullptr, &styles, false);
     if (out.size() >= (64 << 10)) {
       pager.write(out);

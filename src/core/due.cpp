@@ -1,5 +1,6 @@
 #include "esc/due.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,24 +22,25 @@ void DueList::add_open(const Case& c) {
        c.severity,
        c.created_at + *d,
        {},
-       fmt::format("open {} without escalation (deadline for {}: {})", format_duration(now_ - c.created_at), c.severity,
-                   format_duration(*d)),
-       fmt::format("esc check {} && esc send {}", c.id, c.id)});
+       fmt::format(FMT_COMPILE("open {} without escalation (deadline for {}: {})"),
+                   format_duration(now_ - c.created_at), c.severity, format_duration(*d)),
+       fmt::format(FMT_COMPILE("esc check {} && esc send {}"), c.id, c.id)});
 }
 
 void DueList::add_escalated(const EscalatedCase& e) {
   const auto& x = e.latest;
   const PathConfig* path = cfg_.find_path(x.path);
   if (!x.acked_at && path && path->ack_within && now_ >= x.at + *path->ack_within) {
-    std::string next = path->next.empty() ? fmt::format("chase {}, then `esc ack {}`", x.path, e.c.id)
-                                          : fmt::format("esc send {} --to {}", e.c.id, path->next);
+    std::string next = path->next.empty() ? fmt::format(FMT_COMPILE("chase {}, then `esc ack {}`"), x.path, e.c.id)
+                                          : fmt::format(FMT_COMPILE("esc send {} --to {}"), e.c.id, path->next);
     add({"acknowledge",
          e.c.id,
          e.c.title,
          e.c.severity,
          x.at + *path->ack_within,
          {},
-         fmt::format("level {} to {} not acknowledged after {}", x.level, x.path, format_duration(now_ - x.at)),
+         fmt::format(FMT_COMPILE("level {} to {} not acknowledged after {}"), x.level, x.path,
+                     format_duration(now_ - x.at)),
          next});
   }
   const Time base = e.last_client_contact ? std::max(*e.last_client_contact, Time{}) : x.at;
@@ -50,8 +52,8 @@ void DueList::add_escalated(const EscalatedCase& e) {
          e.c.severity,
          due,
          {},
-         fmt::format("the client has heard nothing for {}", format_duration(now_ - base)),
-         fmt::format("esc update {} \"...\"", e.c.id)});
+         fmt::format(FMT_COMPILE("the client has heard nothing for {}"), format_duration(now_ - base)),
+         fmt::format(FMT_COMPILE("esc update {} \"...\""), e.c.id)});
 }
 
 void DueList::add_pending(const Delivery& d, const Case& c) {
@@ -61,9 +63,9 @@ void DueList::add_pending(const Delivery& d, const Case& c) {
                c.severity,
                d.created_at,
                {},
-               d.attempts ? fmt::format("delivery {} to {} failing after {} attempt(s): {}", d.id, d.channel,
-                                        d.attempts, d.last_error)
-                          : fmt::format("delivery {} to {} not yet delivered", d.id, d.channel),
+               d.attempts ? fmt::format(FMT_COMPILE("delivery {} to {} failing after {} attempt(s): {}"), d.id,
+                                        d.channel, d.attempts, d.last_error)
+                          : fmt::format(FMT_COMPILE("delivery {} to {} not yet delivered"), d.id, d.channel),
                "esc outbox retry --all"};
   item.delivery_id = d.id;
   add(std::move(item));
@@ -77,13 +79,30 @@ std::vector<DueItem> DueList::finish() {
   auto kind = [](const std::string& k) {
     return k == "escalate" ? 0 : k == "acknowledge" ? 1 : k == "client-update" ? 2 : 3;
   };
-  std::sort(items_.begin(), items_.end(), [&](const DueItem& a, const DueItem& b) {
-    const auto ra = rank(a.severity), rb = rank(b.severity);
-    if (ra != rb) return ra < rb;
-    if (a.overdue != b.overdue) return a.overdue > b.overdue;
-    return std::tuple(kind(a.kind), a.case_id, a.delivery_id) < std::tuple(kind(b.kind), b.case_id, b.delivery_id);
+  // Sorted by keys worked out once per item, then the items put in that
+  // order: a log of years can have thousands due.
+  struct Key {
+    size_t rank;
+    std::int64_t overdue;
+    int kind;
+    std::int64_t case_id, delivery_id;
+    size_t index;
+  };
+  std::vector<Key> keys;
+  keys.reserve(items_.size());
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const auto& it = items_[i];
+    keys.push_back({rank(it.severity), -it.overdue.count(), kind(it.kind), it.case_id, it.delivery_id, i});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.rank, a.overdue, a.kind, a.case_id, a.delivery_id) <
+           std::tie(b.rank, b.overdue, b.kind, b.case_id, b.delivery_id);
   });
-  return std::move(items_);
+  std::vector<DueItem> out;
+  out.reserve(items_.size());
+  for (const auto& k : keys) out.push_back(std::move(items_[k.index]));
+  items_.clear();
+  return out;
 }
 
 std::vector<DueItem> compute_due(const Config& cfg, const std::vector<Case>& open_cases,

@@ -120,8 +120,10 @@ namespace {
 bool printable_ascii(char c) { return c >= 0x20 && c < 0x7f; }
 }  // namespace
 
+bool is_printable_ascii(std::string_view s) { return std::all_of(s.begin(), s.end(), printable_ascii); }
+
 std::string inert(std::string_view s, bool keep_newlines) {
-  if (std::all_of(s.begin(), s.end(), printable_ascii)) return std::string(s);
+  if (is_printable_ascii(s)) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {

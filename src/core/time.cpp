@@ -1,6 +1,7 @@
 #include "esc/time.hpp"
 
 #include <date/date.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -142,16 +143,17 @@ std::string format_local(Time t) {
 }
 
 std::string format_duration(Seconds d) {
+  // Compiled formats: `due` and `list` make thousands of these.
   long long s = d.count();
   if (s < 0) s = -s;
-  if (s < 60) return fmt::format("{}s", s);
-  if (s < 3600) return fmt::format("{}m", s / 60);
+  if (s < 60) return fmt::format(FMT_COMPILE("{}s"), s);
+  if (s < 3600) return fmt::format(FMT_COMPILE("{}m"), s / 60);
   if (s < 86400) {
     long long h = s / 3600, m = (s % 3600) / 60;
-    return m ? fmt::format("{}h {}m", h, m) : fmt::format("{}h", h);
+    return m ? fmt::format(FMT_COMPILE("{}h {}m"), h, m) : fmt::format(FMT_COMPILE("{}h"), h);
   }
   long long days = s / 86400, h = (s % 86400) / 3600;
-  return h ? fmt::format("{}d {}h", days, h) : fmt::format("{}d", days);
+  return h ? fmt::format(FMT_COMPILE("{}d {}h"), days, h) : fmt::format(FMT_COMPILE("{}d"), days);
 }
 
 std::string format_relative(Time t, Time now) {
