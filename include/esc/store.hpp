@@ -151,12 +151,12 @@ class Store {
   std::optional<Escalation> get_escalation(std::int64_t id);
 
   // Follow-up and metrics
-  // The open cases never escalated, and the escalated ones with their
-  // newest escalation, one at a time in no particular order (`due`). Of each
-  // case only what `due` shows is read: id, title, severity, opening time
-  // and status.
-  void each_open_unescalated(const std::function<void(const Case&)>& fn);
-  void each_escalated(const std::function<void(const EscalatedCase&)>& fn);
+  // The open cases, and the escalated ones with their newest escalation,
+  // one at a time in no particular order, in one pass (`due`). Of each case
+  // only what `due` shows is read: id, title, severity, opening time and
+  // status.
+  void each_active(const std::function<void(const Case&)>& open,
+                   const std::function<void(const EscalatedCase&)>& escalated);
   // Every case created in [since, until), oldest first, one at a time. `by`
   // names the grouping (see StatsBuilder): only what it needs is read.
   void stats(std::optional<Time> since, std::optional<Time> until, const std::string& by,

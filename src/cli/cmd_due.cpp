@@ -21,8 +21,7 @@ void run_due(const DueOptions& o, Context& ctx) {
   auto& store = ctx.store();
   const Time now = ctx.now();
   DueList due(ctx.config(), now);
-  store.each_open_unescalated([&](const Case& c) { due.add_open(c); });
-  store.each_escalated([&](const EscalatedCase& e) { due.add_escalated(e); });
+  store.each_active([&](const Case& c) { due.add_open(c); }, [&](const EscalatedCase& e) { due.add_escalated(e); });
   for (const auto& d : store.pending_deliveries())
     if (auto c = store.get_case(d.case_id)) due.add_pending(d, *c);
   auto items = due.finish();

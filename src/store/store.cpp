@@ -131,11 +131,47 @@ Case read_case(SQLite::Statement& q, int o = 0) {
 constexpr const char* kDueColumns = "c.id, c.title, c.severity, c.created_at";
 constexpr int kDueColumnCount = 4;
 
-const Case& read_due_case(SQLite::Statement& q, Case& c) {
-  c.id = q.getColumn(0).getInt64();
-  c.title = q.getColumn(1).getString();
-  c.severity = q.getColumn(2).getString();
-  c.created_at = from_unix(q.getColumn(3).getInt64());
+// A statement through SQLite's C API, for loops over thousands of rows
+// (`due`, `stats`): each of SQLiteCpp's columns takes a reference to the
+// statement.
+class RawStatement {
+ public:
+  RawStatement(SQLite::Database& db, const std::string& sql) : db_(db.getHandle()) {
+    if (int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &st_, nullptr); rc != SQLITE_OK)
+      throw SQLite::Exception(db_, rc);
+  }
+  ~RawStatement() { sqlite3_finalize(st_); }
+  RawStatement(const RawStatement&) = delete;
+  RawStatement& operator=(const RawStatement&) = delete;
+  bool step() {
+    const int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) throw SQLite::Exception(db_, rc);
+    return false;
+  }
+  void bind(int i, std::int64_t v) { sqlite3_bind_int64(st_, i, v); }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(st_, col); }
+  bool null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+  std::string text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st_, col))) : std::string();
+  }
+  Time time(int col) const { return from_unix(integer(col)); }
+  std::optional<Time> opt_time(int col) const {
+    if (null(col)) return std::nullopt;
+    return time(col);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+const Case& read_due_case(const RawStatement& q, Case& c) {
+  c.id = q.integer(0);
+  c.title = q.text(1);
+  c.severity = q.text(2);
+  c.created_at = q.time(3);
   return c;
 }
 
@@ -1479,42 +1515,36 @@ bool Store::claim_delivery(std::int64_t id, int pid, std::int64_t until, std::in
 
 // ---- follow-up and metrics -----------------------------------------------
 
-void Store::each_open_unescalated(const std::function<void(const Case&)>& fn) {
-  guarded("reading open cases", [&] {
-    // A scan of the active cases' index, each page read once, in its order:
-    // no sorter holding a copy, and no case kept once it has been seen.
+void Store::each_active(const std::function<void(const Case&)>& open,
+                        const std::function<void(const EscalatedCase&)>& escalated) {
+  guarded("reading active cases", [&] {
+    // One scan of the active cases' index, each page read once, in its
+    // order: no sorter holding a copy, and no case kept once it has been
+    // seen. The newest escalation is kept on the case (EscalationFacts::latest).
     impl_->small_cache();
-    SQLite::Statement q(
-        impl_->db, fmt::format("SELECT {} FROM cases c INDEXED BY cases_active WHERE c.status = 'open'", kDueColumns));
+    RawStatement q(impl_->db, fmt::format("SELECT {}, c.status, c.contact_at, c.latest_id, c.latest_level, "
+                                          "c.latest_path, c.latest_at, c.latest_acked_at FROM cases c "
+                                          "INDEXED BY cases_active WHERE c.status = 'open' OR c.status = 'escalated'",
+                                          kDueColumns));
     Case c;
-    c.status = Status::open;
-    while (q.executeStep()) fn(read_due_case(q, c));
-    return 0;
-  });
-}
-
-void Store::each_escalated(const std::function<void(const EscalatedCase&)>& fn) {
-  guarded("reading escalated cases", [&] {
-    impl_->small_cache();
-    // The newest escalation is kept on the case (EscalationFacts::latest):
-    // the active cases' index alone answers.
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {}, c.contact_at, c.latest_id, c.latest_level, c.latest_path, "
-                                               "c.latest_at, c.latest_acked_at FROM cases c INDEXED BY cases_active "
-                                               "WHERE c.status = 'escalated' AND c.latest_at IS NOT NULL",
-                                               kDueColumns));
     EscalatedCase ec;
     ec.c.status = Status::escalated;
-    while (q.executeStep()) {
-      read_due_case(q, ec.c);
-      constexpr int o = kDueColumnCount;
-      ec.last_client_contact = opt_time(q.getColumn(o));
-      ec.latest.id = q.getColumn(o + 1).getInt64();
-      ec.latest.case_id = ec.c.id;
-      ec.latest.level = q.getColumn(o + 2).getInt();
-      ec.latest.path = q.getColumn(o + 3).getString();
-      ec.latest.at = from_unix(q.getColumn(o + 4).getInt64());
-      ec.latest.acked_at = opt_time(q.getColumn(o + 5));
-      fn(ec);
+    constexpr int o = kDueColumnCount;
+    while (q.step()) {
+      if (q.text(o) == "open") {
+        c.status = Status::open;
+        open(read_due_case(q, c));
+      } else if (!q.null(o + 5)) {
+        read_due_case(q, ec.c);
+        ec.last_client_contact = q.opt_time(o + 1);
+        ec.latest.id = q.integer(o + 2);
+        ec.latest.case_id = ec.c.id;
+        ec.latest.level = static_cast<int>(q.integer(o + 3));
+        ec.latest.path = q.text(o + 4);
+        ec.latest.at = q.time(o + 5);
+        ec.latest.acked_at = q.opt_time(o + 6);
+        escalated(ec);
+      }
     }
     return 0;
   });
@@ -1531,53 +1561,38 @@ void scan_stats(SQLite::Database& db, const char* where, std::optional<Time> sin
                       : by == "trigger"  ? ", c.triggers"
                       : by == "path"     ? ", c.esc_path"
                                          : "";
-  // The hot loop of metrics over years of cases: SQLite's C API directly.
+  // The hot loop of metrics over years of cases (RawStatement).
   const std::string sql = fmt::format(
       "SELECT c.id, c.created_at, c.resolved_at, c.csat, c.unnecessary, c.esc_at, c.esc_acked_at, c.esc_forced, "
       "c.silence, c.severity, c.contact_at{} FROM cases c WHERE {}c.created_at >= ?1 AND c.created_at < ?2 ORDER BY "
       "c.created_at",
       extra, where);
-  sqlite3_stmt* raw = nullptr;
-  if (int rc = sqlite3_prepare_v2(db.getHandle(), sql.c_str(), -1, &raw, nullptr); rc != SQLITE_OK)
-    throw SQLite::Exception(db.getHandle(), rc);
-  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
-  sqlite3_stmt* st = stmt.get();
-  sqlite3_bind_int64(st, 1, since ? to_unix(*since) : INT64_MIN);
-  sqlite3_bind_int64(st, 2, until ? to_unix(*until) : INT64_MAX);
-  auto opt = [&](int col) -> std::optional<Time> {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) return std::nullopt;
-    return from_unix(sqlite3_column_int64(st, col));
-  };
-  auto text = [&](int col) -> std::string {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, col))) : std::string();
-  };
+  RawStatement q(db, sql);
+  q.bind(1, since ? to_unix(*since) : INT64_MIN);
+  q.bind(2, until ? to_unix(*until) : INT64_MAX);
   const bool by_severity = by == "severity", by_engineer = by == "engineer", by_customer = by == "customer",
              by_trigger = by == "trigger", by_path = by == "path";
   StatsRow r;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.id = sqlite3_column_int64(st, 0);
-    r.created_at = from_unix(sqlite3_column_int64(st, 1));
-    r.resolved_at = opt(2);
-    r.csat = sqlite3_column_type(st, 3) == SQLITE_NULL ? std::nullopt : std::optional<int>(sqlite3_column_int(st, 3));
-    r.unnecessary = sqlite3_column_int(st, 4) != 0;
-    r.facts.first_at = opt(5);
+  while (q.step()) {
+    r.id = q.integer(0);
+    r.created_at = q.time(1);
+    r.resolved_at = q.opt_time(2);
+    r.csat = q.null(3) ? std::nullopt : std::optional<int>(static_cast<int>(q.integer(3)));
+    r.unnecessary = q.integer(4) != 0;
+    r.facts.first_at = q.opt_time(5);
     if (r.facts.first_at) {
-      r.facts.first_acked_at = opt(6);
-      r.facts.forced = sqlite3_column_int(st, 7) != 0;
-      r.facts.silence = sqlite3_column_type(st, 8) == SQLITE_NULL ? std::nullopt
-                                                                  : std::optional<Seconds>(sqlite3_column_int64(st, 8));
+      r.facts.first_acked_at = q.opt_time(6);
+      r.facts.forced = q.integer(7) != 0;
+      r.facts.silence = q.null(8) ? std::nullopt : std::optional<Seconds>(q.integer(8));
     }
-    if (by_severity) r.severity = text(9);
-    r.facts.last_contact = opt(10);
-    if (by_engineer) r.engineer = text(11);
-    if (by_customer) r.customer = text(11);
-    if (by_trigger) r.triggers = from_json_array(text(11));
-    if (by_path) r.facts.first_path = text(11);
+    if (by_severity) r.severity = q.text(9);
+    r.facts.last_contact = q.opt_time(10);
+    if (by_engineer) r.engineer = q.text(11);
+    if (by_customer) r.customer = q.text(11);
+    if (by_trigger) r.triggers = from_json_array(q.text(11));
+    if (by_path) r.facts.first_path = q.text(11);
     fn(r);
   }
-  if (rc != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), rc);
 }
 
 }  // namespace

@@ -589,7 +589,7 @@ TEST_CASE("due reads each escalated case's newest escalation, kept on the case a
   });
   auto escalated = [&] {
     std::vector<EscalatedCase> v;
-    s.each_escalated([&](const EscalatedCase& e) { v.push_back(e); });
+    s.each_active([](const Case&) {}, [&](const EscalatedCase& e) { v.push_back(e); });
     return v;
   };
   CHECK(escalated().empty());
