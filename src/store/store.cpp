@@ -384,8 +384,10 @@ namespace {
 // kPhraseCountCap rows and, past that, estimates the count from how densely
 // those rows lie among the rowids. Up to the cap it is bm25 exactly; past
 // it only the weight of a very common word changes, a little, which moves
-// no row of a one-word search and few of a longer one.
+// no row of a one-word search and few of a longer one. esc_rank_quick, for
+// the hint of similar cases that every `esc new` prints, counts up to 500.
 constexpr sqlite3_int64 kPhraseCountCap = 4000;
+constexpr sqlite3_int64 kQuickPhraseCountCap = 500;
 
 struct RankData {
   double avgdl = 0;
@@ -393,6 +395,7 @@ struct RankData {
 };
 
 struct PhraseCount {
+  sqlite3_int64 cap = kPhraseCountCap;
   sqlite3_int64 rows = 0;
   sqlite3_int64 last_rowid = 0;
 };
@@ -401,7 +404,7 @@ int count_rows(const Fts5ExtensionApi* api, Fts5Context* fts, void* user) {
   auto* c = static_cast<PhraseCount*>(user);
   c->rows++;
   c->last_rowid = api->xRowid(fts);
-  return c->rows >= kPhraseCountCap ? SQLITE_DONE : SQLITE_OK;
+  return c->rows >= c->cap ? SQLITE_DONE : SQLITE_OK;
 }
 
 int rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, RankData*& out) {
@@ -414,12 +417,15 @@ int rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, RankData*& out) {
   if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
   if (rc != SQLITE_OK) return rc;
   d->avgdl = static_cast<double>(tokens) / static_cast<double>(rows);
+  // The cap is the function's own: esc_rank's or esc_rank_quick's.
+  const sqlite3_int64 cap = *static_cast<const sqlite3_int64*>(api->xUserData(fts));
   for (int i = 0; i < phrases; ++i) {
     PhraseCount c;
+    c.cap = cap;
     rc = api->xQueryPhrase(fts, i, &c, count_rows);
     if (rc != SQLITE_OK) return rc;
     double hits = static_cast<double>(c.rows);
-    if (c.rows >= kPhraseCountCap && c.last_rowid > 0)
+    if (c.rows >= cap && c.last_rowid > 0)
       hits = std::clamp(hits * static_cast<double>(rows) / static_cast<double>(c.last_rowid), hits,
                         static_cast<double>(rows));
     double idf = std::log((static_cast<double>(rows) - hits + 0.5) / (hits + 0.5));
@@ -458,7 +464,8 @@ void esc_rank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ct
   sqlite3_result_double(ctx, -1.0 * score);
 }
 
-// Registers esc_rank() on this connection; bm25() serves if it cannot.
+// Registers esc_rank() and esc_rank_quick() on this connection; bm25()
+// serves if it cannot.
 const char* register_rank(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* st = nullptr;
@@ -467,7 +474,9 @@ const char* register_rank(sqlite3* db) {
     sqlite3_step(st);
   }
   sqlite3_finalize(st);
-  if (!api || api->iVersion < 2 || api->xCreateFunction(api, "esc_rank", nullptr, esc_rank, nullptr) != SQLITE_OK)
+  static sqlite3_int64 cap = kPhraseCountCap, quick_cap = kQuickPhraseCountCap;
+  if (!api || api->iVersion < 2 || api->xCreateFunction(api, "esc_rank", &cap, esc_rank, nullptr) != SQLITE_OK ||
+      api->xCreateFunction(api, "esc_rank_quick", &quick_cap, esc_rank, nullptr) != SQLITE_OK)
     return "bm25";
   return "esc_rank";
 }
@@ -1134,14 +1143,15 @@ std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit)
   if (words.empty()) return {};
   return guarded("looking for similar cases", [&] {
     impl_->settle();
-    // Rank only among the 500 newest matches (a hint printed by every `esc
-    // new` must stay cheap whatever the title's words), then read cases in
-    // rank order until enough are resolved.
+    // Rank only among the 200 newest matches, with words counted up to 500
+    // times (a hint printed by every `esc new` must stay cheap whatever the
+    // title's words), then read cases in rank order until enough are resolved.
     std::vector<std::pair<double, std::int64_t>> hits;
     {
+      const bool own = std::string_view(impl_->rank_function()) == "esc_rank";
       SQLite::Statement q(impl_->db, fmt::format("SELECT rowid, {}(case_fts) FROM case_fts WHERE case_fts MATCH ? "
-                                                 "ORDER BY rowid DESC LIMIT 500",
-                                                 impl_->rank_function()));
+                                                 "ORDER BY rowid DESC LIMIT 200",
+                                                 own ? "esc_rank_quick" : "bm25"));
       q.bind(1, fts_query(words, true));
       while (q.executeStep()) hits.emplace_back(q.getColumn(1).getDouble(), q.getColumn(0).getInt64());
     }
