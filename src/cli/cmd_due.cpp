@@ -47,21 +47,34 @@ void run_due(const DueOptions& o, Context& ctx) {
     ctx.out().info("Nothing is due.");
   } else {
     auto& out = ctx.out();
-    // The items' text moves into the table: on a log of years, due can list
-    // thousands of items.
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::vector<Style>> styles;
-    rows.reserve(items.size());
-    styles.reserve(items.size());
-    for (auto& i : items) {
-      styles.push_back({Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim});
-      rows.push_back({fmt::format(FMT_COMPILE("#{}"), i.case_id), std::move(i.severity), std::move(i.kind),
-                      i.overdue.count() < 60 ? "now" : format_duration(i.overdue), std::move(i.message),
-                      std::move(i.suggestion)});
+    const std::vector<Column> columns{{"CASE", false, true},    {"SEV"},          {"WHAT"},
+                                      {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}};
+    auto style = [&](const DueItem& i) -> std::vector<Style> {
+      return {Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim};
+    };
+    auto overdue = [](const DueItem& i) { return i.overdue.count() < 60 ? "now" : format_duration(i.overdue); };
+    if (items.size() <= 1000) {
+      // The items' text moves into the table, laid out in memory.
+      std::vector<std::vector<std::string>> rows;
+      std::vector<std::vector<Style>> styles;
+      rows.reserve(items.size());
+      styles.reserve(items.size());
+      for (auto& i : items) {
+        styles.push_back(style(i));
+        rows.push_back({fmt::format(FMT_COMPILE("#{}"), i.case_id), std::move(i.severity), std::move(i.kind),
+                        overdue(i), std::move(i.message), std::move(i.suggestion)});
+      }
+      items = {};
+      out.table(columns, std::move(rows), styles);
+    } else {
+      // A log of years can have thousands due: each row is made when it is
+      // measured and again when it is printed, none kept.
+      out.table(columns, [&](const Output::RowSink& sink) {
+        for (const auto& i : items)
+          sink({fmt::format(FMT_COMPILE("#{}"), i.case_id), i.severity, i.kind, overdue(i), i.message, i.suggestion},
+               style(i));
+      });
     }
-    items = {};
-    out.table({{"CASE", false, true}, {"SEV"}, {"WHAT"}, {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}},
-              std::move(rows), styles);
   }
   if (o.exit_code && anything_due) ctx.exit_code = static_cast<int>(Exit::no);
 }

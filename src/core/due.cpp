@@ -98,11 +98,22 @@ std::vector<DueItem> DueList::finish() {
     return std::tie(a.rank, a.overdue, a.kind, a.case_id, a.delivery_id) <
            std::tie(b.rank, b.overdue, b.kind, b.case_id, b.delivery_id);
   });
-  std::vector<DueItem> out;
-  out.reserve(items_.size());
-  for (const auto& k : keys) out.push_back(std::move(items_[k.index]));
-  items_.clear();
-  return out;
+  // The items follow their keys in place, a cycle of swaps at a time.
+  std::vector<size_t> order(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) order[i] = keys[i].index;
+  keys = {};
+  for (size_t i = 0; i < order.size(); ++i) {
+    // Position i takes the item now at order[i]; follow the cycle from i.
+    size_t at = i;
+    while (order[at] != i) {
+      std::swap(items_[at], items_[order[at]]);
+      const size_t next = order[at];
+      order[at] = at;
+      at = next;
+    }
+    order[at] = at;
+  }
+  return std::move(items_);
 }
 
 std::vector<DueItem> compute_due(const Config& cfg, const std::vector<Case>& open_cases,

@@ -123,9 +123,9 @@ class CaseLog(EscTest):
                 "case": {"id": i, "uuid": f"00000000-0000-4000-8000-{i:012d}",
                          "title": f"Case {i} " + ("ünïcödé " if i % 7 == 0 else "") + "x" * (i % 50),
                          "customer": f"Customer {i % 13}", "severity": ["critical", "high", "medium", "low"][i % 4],
-                         "status": ["open", "escalated", "resolved"][i % 3], "ref": None, "triggers": [],
+                         "status": "resolved" if i % 4 == 3 else "open", "ref": None, "triggers": [],
                          "tags": [], "engineer": "", "created_at": t, "updated_at": t,
-                         "resolved_at": t if i % 3 == 2 else None, "csat": None, "unnecessary": False},
+                         "resolved_at": t if i % 4 == 3 else None, "csat": None, "unnecessary": False},
                 "entries": [{"id": i, "uuid": f"00000000-0000-4000-9000-{i:012d}", "kind": "review",
                              "state": "lesson", "text": f"Lesson {i}", "at": t, "author": "dana"}],
                 "escalations": [], "deliveries": []}))
@@ -165,6 +165,16 @@ class CaseLog(EscTest):
         self.assertEqual(self.ok("lessons").out.splitlines(), rows[:51])
         self.assertEqual(len(self.ok("lessons", "--limit", "0", "--format", "csv").out.splitlines()), n + 1)
         self.fails(64, "lessons", "--limit", "-1")
+        # And what is due: the 1,125 open cases, all past their deadline, a
+        # table too long to lay out in memory.
+        due = self.ok("due", "--format", "json").json()
+        self.assertEqual(len(due), 1125)
+        rows = self.ok("due").out.splitlines()
+        self.assertEqual(len(rows), 1126)
+        self.assertEqual([row.split()[0] for row in rows[1:]], [f"#{d['case']}" for d in due])
+        detail_at = rows[0].index("DETAIL")
+        for row, d in zip(rows[1:], due):
+            self.assertEqual(row[detail_at:detail_at + len(d["message"])], d["message"])
 
     def test_search_best_match_with_snippet(self):
         a = self.new_case("Checkout fails for EU cards")
