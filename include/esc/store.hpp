@@ -112,6 +112,9 @@ class Store {
 
   // Runs `fn` inside BEGIN IMMEDIATE ... COMMIT; rolls back on exception.
   void write(const std::function<void()>& fn, Sync sync = Sync::normal);
+  // Runs `fn`, which only reads, on one snapshot of the log: what it reads
+  // twice (a long table, measured and then printed) is the same both times.
+  void read(const std::function<void()>& fn);
 
   // Cases
   void insert_case(Case& c);

@@ -97,9 +97,11 @@ void run_list(const ListOptions& o, Context& ctx) {
       });
       if ((rows = cells.size())) out.table(columns, std::move(cells), styles);
     } else {
-      // Any number: read twice, to measure the columns, then to print.
-      rows = out.table(columns,
-                       [&](const Output::RowSink& sink) { each([&](const Case& c) { sink(row(c), style(c)); }); });
+      // Any number: read twice, on one snapshot, to measure the columns and then to print.
+      store.read([&] {
+        rows = out.table(columns,
+                         [&](const Output::RowSink& sink) { each([&](const Case& c) { sink(row(c), style(c)); }); });
+      });
     }
     if (rows == 0) {
       out.info(o.status == "active" ? "No open or escalated cases." : "No cases match.");

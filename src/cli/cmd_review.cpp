@@ -99,8 +99,10 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
     each([&](const LessonHit& h) { cells.push_back(row(h)); });
     if ((rows = cells.size())) ctx.out().table(columns, std::move(cells));
   } else {
-    rows = ctx.out().table(columns,
-                           [&](const Output::RowSink& sink) { each([&](const LessonHit& h) { sink(row(h), {}); }); });
+    store.read([&] {  // one snapshot for both passes
+      rows = ctx.out().table(columns,
+                             [&](const Output::RowSink& sink) { each([&](const LessonHit& h) { sink(row(h), {}); }); });
+    });
   }
   if (rows == 0) {
     ctx.out().info(q.empty() ? "No lessons recorded yet." : "No lesson matches.");

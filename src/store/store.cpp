@@ -877,6 +877,21 @@ void Store::write(const std::function<void()>& fn, Sync sync) {
   }
 }
 
+void Store::read(const std::function<void()>& fn) {
+  auto& db = impl_->db;
+  guarded("reading the log", [&] {
+    db.exec("BEGIN");
+    return 0;
+  });
+  try {
+    fn();
+  } catch (...) {
+    sqlite3_exec(db.getHandle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  sqlite3_exec(db.getHandle(), "COMMIT", nullptr, nullptr, nullptr);
+}
+
 // ---- cases ---------------------------------------------------------------
 
 namespace {

@@ -634,3 +634,26 @@ TEST_CASE("due reads each escalated case's newest escalation, kept on the case a
   s.write([&] { s.update_case(c); });
   CHECK(escalated().empty());
 }
+
+TEST_CASE("a read sees one snapshot, whatever is written meanwhile") {
+  TempDir dir;
+  const auto file = dir.path / "esc.db";
+  Store s = Store::open(file);
+  Case first = make_case("first", t0), second = make_case("second", t0 + Seconds{60});
+  s.write([&] { s.insert_case(first); });
+  Store other = Store::open(file);
+  auto count = [&] {
+    size_t n = 0;
+    s.each_case(CaseFilter{}, [&](const Case&) { ++n; });
+    return n;
+  };
+  s.read([&] {
+    CHECK(count() == 1);
+    other.write([&] { other.insert_case(second); });
+    CHECK(count() == 1);  // still the snapshot the read began with
+  });
+  CHECK(count() == 2);
+  // A failure inside ends the read and goes on.
+  CHECK_THROWS(s.read([] { throw std::runtime_error("stop"); }));
+  CHECK(count() == 2);
+}
