@@ -53,8 +53,9 @@ void run_due(const DueOptions& o, Context& ctx) {
       return {Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim};
     };
     auto overdue = [](const DueItem& i) { return i.overdue.count() < 60 ? "now" : format_duration(i.overdue); };
-    if (items.size() <= 1000) {
-      // The items' text moves into the table, laid out in memory.
+    if (items.size() <= 5000) {
+      // The items' text moves into the table, laid out in memory (about 2 KB
+      // an item, where each cell is measured once).
       std::vector<std::vector<std::string>> rows;
       std::vector<std::vector<Style>> styles;
       rows.reserve(items.size());
@@ -67,8 +68,8 @@ void run_due(const DueOptions& o, Context& ctx) {
       items = {};
       out.table(columns, std::move(rows), styles);
     } else {
-      // A log of years can have thousands due: each row is made when it is
-      // measured and again when it is printed, none kept.
+      // A log of years can have many thousands due: each row is made when it
+      // is measured and again when it is printed, none kept.
       out.table(columns, [&](const Output::RowSink& sink) {
         for (const auto& i : items)
           sink({fmt::format(FMT_COMPILE("#{}"), i.case_id), i.severity, i.kind, overdue(i), i.message, i.suggestion},

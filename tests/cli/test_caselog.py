@@ -165,16 +165,32 @@ class CaseLog(EscTest):
         self.assertEqual(self.ok("lessons").out.splitlines(), rows[:51])
         self.assertEqual(len(self.ok("lessons", "--limit", "0", "--format", "csv").out.splitlines()), n + 1)
         self.fails(64, "lessons", "--limit", "-1")
-        # And what is due: the 1,125 open cases, all past their deadline, a
-        # table too long to lay out in memory.
+        self.assertEqual(len(self.ok("due", "--format", "json").json()), 1125)  # the open cases, all overdue
+
+    def test_due_of_any_length(self):
+        # 5,100 open cases past their deadline: more than `due` lays out in
+        # memory, so its table is made a row at a time, twice.
+        n = 5100
+        with open(os.path.join(self.home, "open.jsonl"), "w") as f:
+            for i in range(1, n + 1):
+                t = f"2026-{1 + i // 600:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
+                f.write(json.dumps({
+                    "case": {"id": i, "uuid": f"00000000-0000-4000-8000-{i:012d}", "title": f"Open case {i}",
+                             "customer": "", "severity": ["critical", "high", "medium", "low"][i % 4],
+                             "status": "open", "ref": None, "triggers": [], "tags": [], "engineer": "",
+                             "created_at": t, "updated_at": t, "resolved_at": None, "csat": None,
+                             "unnecessary": False},
+                    "entries": [], "escalations": [], "deliveries": []}) + "\n")
+        self.ok("import", os.path.join(self.home, "open.jsonl"))
         due = self.ok("due", "--format", "json").json()
-        self.assertEqual(len(due), 1125)
+        self.assertEqual(len(due), n)
         rows = self.ok("due").out.splitlines()
-        self.assertEqual(len(rows), 1126)
+        self.assertEqual(len(rows), n + 1)
         self.assertEqual([row.split()[0] for row in rows[1:]], [f"#{d['case']}" for d in due])
         detail_at = rows[0].index("DETAIL")
         for row, d in zip(rows[1:], due):
             self.assertEqual(row[detail_at:detail_at + len(d["message"])], d["message"])
+        self.assertEqual(len(self.ok("due", "--format", "csv").out.splitlines()), n + 1)
 
     def test_search_best_match_with_snippet(self):
         a = self.new_case("Checkout fails for EU cards")
