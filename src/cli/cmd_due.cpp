@@ -25,7 +25,6 @@ void run_due(const DueOptions& o, Context& ctx) {
   for (const auto& d : store.pending_deliveries())
     if (auto c = store.get_case(d.case_id)) due.add_pending(d, *c);
   auto items = due.finish();
-  const bool anything_due = !items.empty();
   if (o.format == "json") {
     JsonArrayPrinter a;
     for (const auto& i : items)
@@ -53,31 +52,13 @@ void run_due(const DueOptions& o, Context& ctx) {
       return {Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim};
     };
     auto overdue = [](const DueItem& i) { return i.overdue.count() < 60 ? "now" : format_duration(i.overdue); };
-    if (items.size() <= 5000) {
-      // The items' text moves into the table, laid out in memory (about 2 KB
-      // an item, where each cell is measured once).
-      std::vector<std::vector<std::string>> rows;
-      std::vector<std::vector<Style>> styles;
-      rows.reserve(items.size());
-      styles.reserve(items.size());
-      for (auto& i : items) {
-        styles.push_back(style(i));
-        rows.push_back({fmt::format(FMT_COMPILE("#{}"), i.case_id), std::move(i.severity), std::move(i.kind),
-                        overdue(i), std::move(i.message), std::move(i.suggestion)});
-      }
-      items = {};
-      out.table(columns, std::move(rows), styles);
-    } else {
-      // A log of years can have many thousands due: each row is made when it
-      // is measured and again when it is printed, none kept.
-      out.table(columns, [&](const Output::RowSink& sink) {
-        for (const auto& i : items)
-          sink({fmt::format(FMT_COMPILE("#{}"), i.case_id), i.severity, i.kind, overdue(i), i.message, i.suggestion},
-               style(i));
-      });
-    }
+    out.table(columns, [&](const Output::RowSink& sink) {
+      for (const auto& i : items)
+        sink({fmt::format(FMT_COMPILE("#{}"), i.case_id), i.severity, i.kind, overdue(i), i.message, i.suggestion},
+             style(i));
+    });
   }
-  if (o.exit_code && anything_due) ctx.exit_code = static_cast<int>(Exit::no);
+  if (o.exit_code && !items.empty()) ctx.exit_code = static_cast<int>(Exit::no);
 }
 
 }  // namespace

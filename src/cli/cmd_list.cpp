@@ -86,23 +86,12 @@ void run_list(const ListOptions& o, Context& ctx) {
               Style::none,
               Style::dim};
     };
+    // One snapshot, in case the table is long enough to be read twice.
     size_t rows = 0;
-    if (o.limit > 0 && o.limit <= 1000) {
-      // A page or so: read once, measured and printed from memory.
-      std::vector<std::vector<std::string>> cells;
-      std::vector<std::vector<Style>> styles;
-      each([&](const Case& c) {
-        cells.push_back(row(c));
-        styles.push_back(style(c));
-      });
-      if ((rows = cells.size())) out.table(columns, std::move(cells), styles);
-    } else {
-      // Any number: read twice, on one snapshot, to measure the columns and then to print.
-      store.read([&] {
-        rows = out.table(columns,
-                         [&](const Output::RowSink& sink) { each([&](const Case& c) { sink(row(c), style(c)); }); });
-      });
-    }
+    store.read([&] {
+      rows = out.table(columns,
+                       [&](const Output::RowSink& sink) { each([&](const Case& c) { sink(row(c), style(c)); }); });
+    });
     if (rows == 0) {
       out.info(o.status == "active" ? "No open or escalated cases." : "No cases match.");
       if (o.status == "active") out.hint("`esc new \"TITLE\"` opens one; `esc list --status all` shows resolved ones");

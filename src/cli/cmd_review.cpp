@@ -94,16 +94,10 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
   };
   const std::vector<Column> columns{{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}};
   size_t rows = 0;
-  if (o.limit > 0 && o.limit <= 1000) {
-    std::vector<std::vector<std::string>> cells;
-    each([&](const LessonHit& h) { cells.push_back(row(h)); });
-    if ((rows = cells.size())) ctx.out().table(columns, std::move(cells));
-  } else {
-    store.read([&] {  // one snapshot for both passes
-      rows = ctx.out().table(columns,
-                             [&](const Output::RowSink& sink) { each([&](const LessonHit& h) { sink(row(h), {}); }); });
-    });
-  }
+  store.read([&] {  // one snapshot, in case the table is long enough to be read twice
+    rows = ctx.out().table(columns,
+                           [&](const Output::RowSink& sink) { each([&](const LessonHit& h) { sink(row(h), {}); }); });
+  });
   if (rows == 0) {
     ctx.out().info(q.empty() ? "No lessons recorded yet." : "No lesson matches.");
     ctx.out().hint("after `esc resolve`, `esc review ID --lesson \"...\"` records one");

@@ -151,20 +151,28 @@ void Output::table_row(std::string& out, const std::vector<Column>& columns, con
   out += '\n';
 }
 
-void Output::table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> cells,
-                   const std::vector<std::vector<Style>>& styles) const {
+namespace {
+// Makes a row's cells inert and appends their display widths to `widths`,
+// widening the columns in `w`.
+void measure(std::vector<std::string>& r, size_t n, std::vector<std::size_t>& w, std::vector<std::size_t>& widths) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i < r.size() && !is_printable_ascii(r[i])) r[i] = inert(r[i]);
+    widths.push_back(i < r.size() ? display_width(r[i]) : 0);
+    w[i] = std::max(w[i], widths.back());
+  }
+}
+}  // namespace
+
+std::vector<std::size_t> Output::header_widths(const std::vector<Column>& columns) const {
+  std::vector<size_t> w;
+  for (const auto& c : columns) w.push_back(display_width(c.header));
+  return w;
+}
+
+void Output::print_table(const std::vector<Column>& columns, std::vector<std::size_t> w,
+                         const std::vector<std::vector<std::string>>& cells, const std::vector<std::size_t>& cell_w,
+                         const std::vector<std::vector<Style>>& styles) const {
   const size_t n = columns.size();
-  // Each cell made inert and measured once: a table can have thousands of rows.
-  std::vector<std::size_t> cell_w;
-  cell_w.reserve(cells.size() * n);
-  std::vector<size_t> w(n, 0);
-  for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
-  for (auto& r : cells)
-    for (size_t i = 0; i < n; ++i) {
-      if (i < r.size() && !is_printable_ascii(r[i])) r[i] = inert(r[i]);
-      cell_w.push_back(i < r.size() ? display_width(r[i]) : 0);
-      w[i] = std::max(w[i], cell_w.back());
-    }
   w = fit(columns, std::move(w));
   std::string out;
   size_t line_width = 2 * n;
@@ -178,17 +186,40 @@ void Output::table(const std::vector<Column>& columns, std::vector<std::vector<s
   page(out);
 }
 
+void Output::table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> cells,
+                   const std::vector<std::vector<Style>>& styles) const {
+  // Each cell made inert and measured once: a table can have thousands of rows.
+  std::vector<std::size_t> w = header_widths(columns), cell_w;
+  cell_w.reserve(cells.size() * columns.size());
+  for (auto& r : cells) measure(r, columns.size(), w, cell_w);
+  print_table(columns, std::move(w), cells, cell_w, styles);
+}
+
 std::size_t Output::table(const std::vector<Column>& columns, const std::function<void(const RowSink&)>& rows) const {
+  // Up to kKeptRows rows are kept from the first pass and printed from
+  // memory; past that they are let go, and made again on a second pass.
+  constexpr size_t kKeptRows = 5000;
   const size_t n = columns.size();
-  std::vector<size_t> w(n, 0);
-  for (size_t i = 0; i < n; ++i) w[i] = display_width(columns[i].header);
+  std::vector<size_t> w = header_widths(columns), cell_w;
+  std::vector<std::vector<std::string>> kept;
+  std::vector<std::vector<Style>> kept_styles;
   size_t count = 0;
-  rows([&](std::vector<std::string>&& r, const std::vector<Style>&) {
-    ++count;
-    for (size_t i = 0; i < n && i < r.size(); ++i)
-      w[i] = std::max(w[i], display_width(is_printable_ascii(r[i]) ? r[i] : inert(r[i])));
+  rows([&](std::vector<std::string>&& r, const std::vector<Style>& styles) {
+    if (++count > kKeptRows) {
+      if (!kept.empty()) kept = {}, kept_styles = {}, cell_w = {};
+      std::vector<std::size_t> widths;
+      measure(r, n, w, widths);
+      return;
+    }
+    measure(r, n, w, cell_w);
+    kept.push_back(std::move(r));
+    kept_styles.push_back(styles);
   });
   if (count == 0) return 0;
+  if (count <= kKeptRows) {
+    print_table(columns, std::move(w), kept, cell_w, kept_styles);
+    return count;
+  }
   w = fit(columns, std::move(w));
   Pager pager(*this);
   std::string out;

@@ -41,10 +41,11 @@ class Output {
   void table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> rows,
              const std::vector<std::vector<Style>>& styles = {}) const;
 
-  // A table of any length, in constant memory: `rows` is called twice, to
-  // measure the columns and then to print them, and gives each row to the
-  // sink, the same rows both times. Prints nothing when there are none;
-  // returns how many there were.
+  // A table of any length: `rows` gives each row to the sink. A table of a
+  // few thousand rows is kept from that one pass; a longer one is measured
+  // on it and printed on a second call of `rows`, which must give the same
+  // rows again, so that memory stays constant. Prints nothing when there
+  // are none; returns how many there were.
   using RowSink = std::function<void(std::vector<std::string>&& cells, const std::vector<Style>& styles)>;
   std::size_t table(const std::vector<Column>& columns, const std::function<void(const RowSink&)>& rows) const;
 
@@ -65,6 +66,11 @@ class Output {
   };
 
  private:
+  std::vector<std::size_t> header_widths(const std::vector<Column>& columns) const;
+  // Lays out rows already inert and measured (cell_w: their widths, row by row).
+  void print_table(const std::vector<Column>& columns, std::vector<std::size_t> w,
+                   const std::vector<std::vector<std::string>>& cells, const std::vector<std::size_t>& cell_w,
+                   const std::vector<std::vector<Style>>& styles) const;
   // The widths of the columns, the flexible one cut to what the terminal has left.
   std::vector<std::size_t> fit(const std::vector<Column>& columns, std::vector<std::size_t> w) const;
   // One line of a table into `out`; `widths` are the cells' display widths when known.

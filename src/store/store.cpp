@@ -1691,94 +1691,93 @@ void Store::escalated_stats(std::optional<Time> since, std::optional<Time> until
                             const std::function<void(EscalatedMonth&&)>& on_month,
                             const std::function<void(const StatsRow&)>& on_case,
                             const std::function<void(const StatsRow&)>& on_unresolved) {
-  guarded("computing statistics", [&] {
-    auto& db = impl_->db;
-    impl_->small_cache();
-    const int64_t lo = since ? to_unix(*since) : INT64_MIN;
-    const int64_t hi = until ? to_unix(*until) : INT64_MAX;
-    // One snapshot for all of it: a month computed here is stored only if
-    // no other change came in since it was read (SQLite then refuses to
-    // turn this read into a write), and never waits for another writer.
-    db.exec("BEGIN");
-    struct End {
-      sqlite3* h;
-      ~End() {
-        sqlite3_busy_timeout(h, kBusyTimeoutMs);
-        sqlite3_exec(h, "COMMIT", nullptr, nullptr, nullptr);
-        if (!sqlite3_get_autocommit(h)) sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
-      }
-    } end{db.getHandle()};
-    const Months months = months_with_cases(db, lo, hi);
-    const char* escalated = "c.esc_at IS NOT NULL AND ";
-    for (const auto& [from, to] : months.cut) scan_stats(db, escalated, from_unix(from), from_unix(to), "", on_case);
+  auto& db = impl_->db;
+  // A month computed here is stored without waiting for another writer
+  // (the timeout is set to 0 then, and back when done).
+  struct Waits {
+    sqlite3* h;
+    ~Waits() { sqlite3_busy_timeout(h, kBusyTimeoutMs); }
+  } waits{db.getHandle()};
+  // One snapshot for all of it: a month computed here is stored only if no
+  // other change came in since it was read (SQLite then refuses to turn the
+  // read into a write).
+  read([&] {
+    guarded("computing statistics", [&] {
+      impl_->small_cache();
+      const int64_t lo = since ? to_unix(*since) : INT64_MIN;
+      const int64_t hi = until ? to_unix(*until) : INT64_MAX;
+      const Months months = months_with_cases(db, lo, hi);
+      const char* escalated = "c.esc_at IS NOT NULL AND ";
+      for (const auto& [from, to] : months.cut) scan_stats(db, escalated, from_unix(from), from_unix(to), "", on_case);
 
-    SQLite::Statement kept(db,
-                           "SELECT escalated, forced, unnecessary, to_escalate, to_acknowledge, to_resolve, silence "
-                           "FROM stats_months WHERE month = ?");
-    std::optional<SQLite::Statement> store;
-    bool can_store = true;
-    for (const int64_t month : months.whole) {
-      EscalatedMonth m;
-      m.month = month;
-      kept.reset();
-      kept.bind(1, month);
-      if (kept.executeStep()) {
-        m.escalated = kept.getColumn(0).getInt();
-        m.forced = kept.getColumn(1).getInt();
-        m.unnecessary = kept.getColumn(2).getInt();
-        m.to_escalate = from_blob(kept.getColumn(3));
-        m.to_acknowledge = from_blob(kept.getColumn(4));
-        m.to_resolve = from_blob(kept.getColumn(5));
-        m.silence = from_blob(kept.getColumn(6));
-      } else {
-        scan_stats(db, escalated, from_unix(month), from_unix(next_month(month)), "",
-                   [&](const StatsRow& r) { m.add(r); });
-        m.finish();
-        if (can_store) {
-          sqlite3_busy_timeout(db.getHandle(), 0);
-          if (!store)
-            store.emplace(db,
-                          "INSERT INTO stats_months (month, escalated, forced, unnecessary, to_escalate, "
-                          "to_acknowledge, to_resolve, silence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-          store->reset();
-          store->bind(1, month);
-          store->bind(2, m.escalated);
-          store->bind(3, m.forced);
-          store->bind(4, m.unnecessary);
-          int col = 5;
-          for (const auto* v : {&m.to_escalate, &m.to_acknowledge, &m.to_resolve, &m.silence}) {
-            const std::string blob = to_blob(*v);
-            store->bind(col++, blob.data(), static_cast<int>(blob.size()));
-          }
-          // Busy, a newer snapshot, a read-only file: the figures are right
-          // all the same, and a later run stores them.
-          try {
-            store->exec();
-          } catch (const SQLite::Exception&) {
-            can_store = false;
+      SQLite::Statement kept(db,
+                             "SELECT escalated, forced, unnecessary, to_escalate, to_acknowledge, to_resolve, silence "
+                             "FROM stats_months WHERE month = ?");
+      std::optional<SQLite::Statement> store;
+      bool can_store = true;
+      for (const int64_t month : months.whole) {
+        EscalatedMonth m;
+        m.month = month;
+        kept.reset();
+        kept.bind(1, month);
+        if (kept.executeStep()) {
+          m.escalated = kept.getColumn(0).getInt();
+          m.forced = kept.getColumn(1).getInt();
+          m.unnecessary = kept.getColumn(2).getInt();
+          m.to_escalate = from_blob(kept.getColumn(3));
+          m.to_acknowledge = from_blob(kept.getColumn(4));
+          m.to_resolve = from_blob(kept.getColumn(5));
+          m.silence = from_blob(kept.getColumn(6));
+        } else {
+          scan_stats(db, escalated, from_unix(month), from_unix(next_month(month)), "",
+                     [&](const StatsRow& r) { m.add(r); });
+          m.finish();
+          if (can_store) {
+            sqlite3_busy_timeout(db.getHandle(), 0);
+            if (!store)
+              store.emplace(db,
+                            "INSERT INTO stats_months (month, escalated, forced, unnecessary, to_escalate, "
+                            "to_acknowledge, to_resolve, silence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+            store->reset();
+            store->bind(1, month);
+            store->bind(2, m.escalated);
+            store->bind(3, m.forced);
+            store->bind(4, m.unnecessary);
+            int col = 5;
+            for (const auto* v : {&m.to_escalate, &m.to_acknowledge, &m.to_resolve, &m.silence}) {
+              const std::string blob = to_blob(*v);
+              store->bind(col++, blob.data(), static_cast<int>(blob.size()));
+            }
+            // Busy, a newer snapshot, a read-only file: the figures are right
+            // all the same, and a later run stores them.
+            try {
+              store->exec();
+            } catch (const SQLite::Exception&) {
+              can_store = false;
+            }
           }
         }
+        on_month(std::move(m));
       }
-      on_month(std::move(m));
-    }
 
-    if (!months.whole.empty()) {
-      SQLite::Statement q(db,
-                          "SELECT created_at, esc_at, silence, contact_at FROM cases "
-                          "INDEXED BY cases_escalated_unresolved WHERE esc_at IS NOT NULL AND resolved_at IS NULL "
-                          "AND created_at >= ? AND created_at < ?");
-      q.bind(1, months.whole.front());
-      q.bind(2, next_month(months.whole.back()));
-      StatsRow r;
-      while (q.executeStep()) {
-        r.created_at = from_unix(q.getColumn(0).getInt64());
-        r.facts.first_at = from_unix(q.getColumn(1).getInt64());
-        r.facts.silence = q.getColumn(2).isNull() ? std::nullopt : std::optional<Seconds>(q.getColumn(2).getInt64());
-        r.facts.last_contact = opt_time(q.getColumn(3));
-        on_unresolved(r);
+      if (!months.whole.empty()) {
+        RawStatement q(db,
+                       "SELECT created_at, esc_at, silence, contact_at FROM cases "
+                       "INDEXED BY cases_escalated_unresolved WHERE esc_at IS NOT NULL AND resolved_at IS NULL "
+                       "AND created_at >= ? AND created_at < ?");
+        q.bind(1, months.whole.front());
+        q.bind(2, next_month(months.whole.back()));
+        StatsRow r;
+        while (q.step()) {
+          r.created_at = q.time(0);
+          r.facts.first_at = q.time(1);
+          r.facts.silence = q.null(2) ? std::nullopt : std::optional<Seconds>(q.integer(2));
+          r.facts.last_contact = q.opt_time(3);
+          on_unresolved(r);
+        }
       }
-    }
-    return 0;
+      return 0;
+    });
   });
 }
 

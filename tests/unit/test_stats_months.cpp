@@ -4,12 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <date/date.h>
-#include <sqlite3.h>
 
 #include <filesystem>
 
 #include "esc/stats.hpp"
 #include "esc/store.hpp"
+#include "raw_sqlite.hpp"
 
 using namespace esc;
 namespace fs = std::filesystem;
@@ -69,24 +69,7 @@ void same(const std::vector<StatsGroup>& a, const std::vector<StatsGroup>& b) {
   }
 }
 
-int64_t stored_months(const fs::path& db) {
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM stats_months", -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  const int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(raw);
-  return n;
-}
-
-void sql(const fs::path& db, const char* text) {
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  CHECK(sqlite3_exec(raw, text, nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(raw);
-}
+int64_t stored_months(const fs::path& db) { return query_int(db, "SELECT count(*) FROM stats_months"); }
 
 }  // namespace
 
@@ -194,10 +177,11 @@ TEST_CASE("stats from stored months equal stats from the cases, through every ch
   // Every whole month with cases is stored after one run.
   CHECK(stored_months(file) == 3);
   // And read: a stored month's figures are the ones reported.
-  sql(file, "UPDATE stats_months SET escalated = escalated + 100 WHERE month = (SELECT min(month) FROM stats_months)");
+  exec_sql(file,
+           "UPDATE stats_months SET escalated = escalated + 100 WHERE month = (SELECT min(month) FROM stats_months)");
   CHECK(with_months(s, std::nullopt, std::nullopt, "", cfg, now)[0].escalated ==
         from_cases(s, std::nullopt, std::nullopt, "", cfg, now)[0].escalated + 100);
-  sql(file, "DELETE FROM stats_months");
+  exec_sql(file, "DELETE FROM stats_months");
   check_all();
   REQUIRE(stored_months(file) == 3);
 

@@ -13,6 +13,7 @@
 #include "../../src/store/schema.hpp"
 #include "esc/error.hpp"
 #include "esc/store.hpp"
+#include "raw_sqlite.hpp"
 
 using namespace esc;
 namespace fs = std::filesystem;
@@ -146,10 +147,7 @@ TEST_CASE("database files are private; a newer schema is refused untouched") {
   REQUIRE(::stat(db.parent_path().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
 
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(raw);
+  exec_sql(db, "PRAGMA user_version = 99");
   auto before = fs::file_size(db);
   try {
     Store::open(db);
@@ -405,18 +403,8 @@ TEST_CASE("updating a case writes the columns that changed, and every one of the
     Store s = Store::open(db);
     s.write([&] { s.insert_case(c); });
   }
-  auto fts_rows = [&] {
-    sqlite3* raw = nullptr;
-    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM case_fts_data", -1, &st, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    const int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(raw);
-    return n;
-  };
-  const int before = fts_rows();
+  auto fts_rows = [&] { return query_int(db, "SELECT count(*) FROM case_fts_data"); };
+  const auto before = fts_rows();
   Store s = Store::open(db);
   // An entry added: updated_at alone. The title's full-text entry is not rewritten.
   c.updated_at = t0 + Seconds{60};
