@@ -39,4 +39,15 @@ std::string lower(std::string_view s);
 std::vector<std::string> split_lines(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
+// The words of a title that say something (four characters or more; a word
+// is a run of letters and digits, or of any non-ASCII text), lowercased,
+// each once, in the order given: what similar cases are looked up by.
+std::vector<std::string> title_words(std::string_view title);
+
+// How well each title matches the words (from title_words()): BM25
+// (k1 = 1.2, b = 0.75) with how many of these titles hold each word as its
+// rarity, so a word most of them share counts for little. The titles are
+// the candidates a full-text search found; higher is better.
+std::vector<double> title_similarity(const std::vector<std::string>& words, const std::vector<std::string>& titles);
+
 }  // namespace esc

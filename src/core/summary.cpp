@@ -343,7 +343,7 @@ void md_section(std::string& out, const std::string& heading, const std::vector<
     ++n;
     std::string bullet = numbered ? fmt::format("{}. ", n) : std::string("- ");
     std::string label = kind_label(i);
-    if (!label.empty()) label = "*" + markdown_escape(trim(label)) + "* ";
+    if (!label.empty()) label = fmt::format("*{}* ", markdown_escape(trim(label)));
     out += bullet + label + "`" + format_utc(i.at) + "`" + markdown_escape(inert(by_line(i, c))) + ": ";
     auto lines = split_lines(inert(i.text, true));
     for (size_t k = 0; k < lines.size(); ++k) {

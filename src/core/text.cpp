@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <clocale>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -283,6 +284,67 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     out += parts[i];
   }
   return out;
+}
+
+namespace {
+
+// Calls fn(word) for each word of s, lowercased (ASCII letters only).
+template <typename F>
+void each_word(std::string_view s, F&& fn) {
+  std::string w;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c >= 0x80) {
+      w += ch;
+    } else if (c >= 'A' && c <= 'Z') {
+      w += static_cast<char>(c - 'A' + 'a');
+    } else if (!w.empty()) {
+      fn(w);
+      w.clear();
+    }
+  }
+  if (!w.empty()) fn(w);
+}
+
+}  // namespace
+
+std::vector<std::string> title_words(std::string_view title) {
+  std::vector<std::string> out;
+  each_word(title, [&](const std::string& w) {
+    if (w.size() >= 4 && std::find(out.begin(), out.end(), w) == out.end()) out.push_back(w);
+  });
+  return out;
+}
+
+std::vector<double> title_similarity(const std::vector<std::string>& words, const std::vector<std::string>& titles) {
+  constexpr double k1 = 1.2, b = 0.75;
+  const std::size_t n = titles.size();
+  // Per title: its length in words, and how often it holds each word.
+  std::vector<double> length(n, 0.0);
+  std::vector<double> freq(n * words.size(), 0.0);
+  std::vector<double> holding(words.size(), 0.0);
+  double total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    each_word(titles[i], [&](const std::string& w) {
+      length[i] += 1;
+      for (std::size_t k = 0; k < words.size(); ++k)
+        if (w == words[k] && freq[i * words.size() + k]++ == 0) holding[k] += 1;
+    });
+    total += length[i];
+  }
+  const double avg = n && total > 0 ? total / static_cast<double>(n) : 1.0;
+  std::vector<double> idf(words.size());
+  for (std::size_t k = 0; k < words.size(); ++k)
+    idf[k] = std::log(1.0 + (static_cast<double>(n) - holding[k] + 0.5) / (holding[k] + 0.5));
+  std::vector<double> score(n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double norm = k1 * (1 - b + b * length[i] / avg);
+    for (std::size_t k = 0; k < words.size(); ++k) {
+      const double f = freq[i * words.size() + k];
+      if (f > 0) score[i] += idf[k] * f * (k1 + 1.0) / (f + norm);
+    }
+  }
+  return score;
 }
 
 }  // namespace esc

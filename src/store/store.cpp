@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "esc/error.hpp"
+#include "esc/text.hpp"
 #include "schema.hpp"
 
 namespace esc {
@@ -384,10 +385,8 @@ namespace {
 // kPhraseCountCap rows and, past that, estimates the count from how densely
 // those rows lie among the rowids. Up to the cap it is bm25 exactly; past
 // it only the weight of a very common word changes, a little, which moves
-// no row of a one-word search and few of a longer one. esc_rank_quick, for
-// the hint of similar cases that every `esc new` prints, counts up to 500.
+// no row of a one-word search and few of a longer one.
 constexpr sqlite3_int64 kPhraseCountCap = 4000;
-constexpr sqlite3_int64 kQuickPhraseCountCap = 500;
 
 struct RankData {
   double avgdl = 0;
@@ -395,7 +394,6 @@ struct RankData {
 };
 
 struct PhraseCount {
-  sqlite3_int64 cap = kPhraseCountCap;
   sqlite3_int64 rows = 0;
   sqlite3_int64 last_rowid = 0;
 };
@@ -404,7 +402,7 @@ int count_rows(const Fts5ExtensionApi* api, Fts5Context* fts, void* user) {
   auto* c = static_cast<PhraseCount*>(user);
   c->rows++;
   c->last_rowid = api->xRowid(fts);
-  return c->rows >= c->cap ? SQLITE_DONE : SQLITE_OK;
+  return c->rows >= kPhraseCountCap ? SQLITE_DONE : SQLITE_OK;
 }
 
 int rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, RankData*& out) {
@@ -417,15 +415,12 @@ int rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, RankData*& out) {
   if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
   if (rc != SQLITE_OK) return rc;
   d->avgdl = static_cast<double>(tokens) / static_cast<double>(rows);
-  // The cap is the function's own: esc_rank's or esc_rank_quick's.
-  const sqlite3_int64 cap = *static_cast<const sqlite3_int64*>(api->xUserData(fts));
   for (int i = 0; i < phrases; ++i) {
     PhraseCount c;
-    c.cap = cap;
     rc = api->xQueryPhrase(fts, i, &c, count_rows);
     if (rc != SQLITE_OK) return rc;
     double hits = static_cast<double>(c.rows);
-    if (c.rows >= cap && c.last_rowid > 0)
+    if (c.rows >= kPhraseCountCap && c.last_rowid > 0)
       hits = std::clamp(hits * static_cast<double>(rows) / static_cast<double>(c.last_rowid), hits,
                         static_cast<double>(rows));
     double idf = std::log((static_cast<double>(rows) - hits + 0.5) / (hits + 0.5));
@@ -464,7 +459,7 @@ void esc_rank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ct
   sqlite3_result_double(ctx, -1.0 * score);
 }
 
-// Registers esc_rank() and esc_rank_quick() on this connection; bm25()
+// Registers esc_rank() on this connection; bm25()
 // serves if it cannot.
 const char* register_rank(sqlite3* db) {
   fts5_api* api = nullptr;
@@ -474,9 +469,7 @@ const char* register_rank(sqlite3* db) {
     sqlite3_step(st);
   }
   sqlite3_finalize(st);
-  static sqlite3_int64 cap = kPhraseCountCap, quick_cap = kQuickPhraseCountCap;
-  if (!api || api->iVersion < 2 || api->xCreateFunction(api, "esc_rank", &cap, esc_rank, nullptr) != SQLITE_OK ||
-      api->xCreateFunction(api, "esc_rank_quick", &quick_cap, esc_rank, nullptr) != SQLITE_OK)
+  if (!api || api->iVersion < 2 || api->xCreateFunction(api, "esc_rank", nullptr, esc_rank, nullptr) != SQLITE_OK)
     return "bm25";
   return "esc_rank";
 }
@@ -1142,48 +1135,47 @@ std::vector<CaseId> Store::list_ids(Which which, int limit) {
 }
 
 std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit) {
-  std::string words;
-  std::string w;
-  auto flush = [&] {
-    if (w.size() >= 4) words += (words.empty() ? "" : " ") + w;
-    w.clear();
-  };
-  for (char ch : title) {
-    if (std::isalnum(static_cast<unsigned char>(ch)) || (static_cast<unsigned char>(ch) >= 0x80))
-      w += ch;
-    else
-      flush();
-  }
-  flush();
-  if (words.empty()) return {};
+  const std::vector<std::string> words = title_words(title);
+  if (words.empty() || limit <= 0) return {};
   return guarded("looking for similar cases", [&] {
     impl_->settle();
-    // Rank only among the 200 newest matches, with words counted up to 500
-    // times (a hint printed by every `esc new` must stay cheap whatever the
-    // title's words), then read cases in rank order until enough are resolved.
-    std::vector<std::pair<double, std::int64_t>> hits;
+    // The 200 newest cases whose titles share a word, ranked among
+    // themselves (title_similarity()): a hint printed by every `esc new`
+    // must stay cheap however common the title's words, so neither FTS5's
+    // ranking, which counts every row holding each word, nor a lookup per
+    // case is made.
+    std::vector<std::string> titles;
+    std::vector<CaseId> found;
     {
-      const bool own = std::string_view(impl_->rank_function()) == "esc_rank";
-      SQLite::Statement q(impl_->db, fmt::format("SELECT rowid, {}(case_fts) FROM case_fts WHERE case_fts MATCH ? "
-                                                 "ORDER BY rowid DESC LIMIT 200",
-                                                 own ? "esc_rank_quick" : "bm25"));
-      q.bind(1, fts_query(words, true));
-      while (q.executeStep()) hits.emplace_back(q.getColumn(1).getDouble(), q.getColumn(0).getInt64());
+      Reused q(impl_->cached("SELECT c.id, c.ref, c.title, c.severity, c.status = 'resolved' FROM case_fts "
+                             "JOIN cases c ON c.id = case_fts.rowid WHERE case_fts MATCH ? "
+                             "ORDER BY case_fts.rowid DESC LIMIT 200"));
+      q->bind(1, fts_query(join(words, " "), true));
+      while (q->executeStep()) {
+        titles.push_back(q->getColumn(2).getString());
+        CaseId c;
+        c.id = q->getColumn(4).getInt() ? q->getColumn(0).getInt64() : 0;  // 0: not resolved
+        if (c.id == 0) {
+          found.push_back(std::move(c));
+          continue;
+        }
+        c.ref = q->getColumn(1).isNull() ? "" : q->getColumn(1).getString();
+        c.title = titles.back();
+        c.severity = q->getColumn(3).getString();
+        c.status = Status::resolved;
+        found.push_back(std::move(c));
+      }
     }
-    std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const std::vector<double> score = title_similarity(words, titles);
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < found.size(); ++i)
+      if (found[i].id != 0) order.push_back(i);
+    // Best match first; among equals, the newest.
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
     std::vector<CaseId> out;
-    for (const auto& hit : hits) {
-      if (out.size() >= static_cast<size_t>(std::max(limit, 0))) break;
-      Reused q(impl_->cached("SELECT id, ref, title, severity FROM cases WHERE id = ? AND status = 'resolved'"));
-      q->bind(1, static_cast<int64_t>(hit.second));
-      if (!q->executeStep()) continue;
-      CaseId c;
-      c.id = q->getColumn(0).getInt64();
-      c.ref = q->getColumn(1).isNull() ? "" : q->getColumn(1).getString();
-      c.title = q->getColumn(2).getString();
-      c.severity = q->getColumn(3).getString();
-      c.status = Status::resolved;
-      out.push_back(std::move(c));
+    for (std::size_t i : order) {
+      if (out.size() >= static_cast<std::size_t>(limit)) break;
+      out.push_back(std::move(found[i]));
     }
     return out;
   });

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <date/date.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -135,6 +136,43 @@ TEST_CASE("full-text search finds titles and entries, and follows edits") {
   s.write([&] { s.update_case(c); });
   CHECK(s.search("checkout", "", 10, false).empty());
   CHECK(s.fts_integrity_check() == "ok");
+}
+
+TEST_CASE("similar resolved cases: the resolved among the newest title matches, best first") {
+  Store s = Store::open_memory();
+  auto add = [&](const std::string& title, bool resolved) {
+    Case c = make_case(title, t0);
+    if (resolved) {
+      c.status = Status::resolved;
+      c.resolved_at = t0 + Seconds{60};
+    }
+    s.write([&] { s.insert_case(c); });
+    return c.id;
+  };
+  const auto both = add("Checkout fails for EU cards", true);
+  const auto one = add("Checkout slow", true);
+  add("Checkout fails for EU cards again", false);  // open: never named
+  add("Printer jam", true);                         // no shared word
+  const auto plural = add("CHECKOUT FAILS", true);
+  auto ids = [](const std::vector<CaseId>& v) {
+    std::vector<std::int64_t> out;
+    for (const auto& c : v) out.push_back(c.id);
+    return out;
+  };
+  auto found = s.similar_resolved("checkout fails for EU cards", 5);
+  CHECK(ids(found) == std::vector<std::int64_t>{both, plural, one});
+  CHECK(found[0].title == "Checkout fails for EU cards");
+  CHECK(found[0].status == Status::resolved);
+  CHECK(ids(s.similar_resolved("checkout fails for EU cards", 1)) == std::vector<std::int64_t>{both});
+  CHECK(s.similar_resolved("EU", 5).empty());  // no word of four characters
+  CHECK(s.similar_resolved("Printer toner", 0).empty());
+
+  // Only the 200 newest matches are ranked: an older, better match is not.
+  const auto old = add("Spooler crash on print server", true);
+  for (int i = 0; i < 200; ++i) add(fmt::format("Spooler slow {}", i), i % 2 == 0);
+  found = s.similar_resolved("Spooler crash on print server", 3);
+  REQUIRE(found.size() == 3);
+  for (const auto& c : found) CHECK(c.id != old);
 }
 
 TEST_CASE("database files are private; a newer schema is refused untouched") {

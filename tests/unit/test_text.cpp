@@ -54,3 +54,40 @@ TEST_CASE("display width, truncation and wrapping") {
   CHECK(long_word.size() == 3);
   CHECK(wrap("", 10) == std::vector<std::string>{""});
 }
+
+TEST_CASE("title words: four characters or more, lowercased, each once") {
+  CHECK(title_words("Checkout fails for EU cards") == std::vector<std::string>{"checkout", "fails", "cards"});
+  CHECK(title_words("LOGIN loop; login-loop again") == std::vector<std::string>{"login", "loop", "again"});
+  CHECK(title_words("Zahlung über SEPA") == std::vector<std::string>{"zahlung", "über", "sepa"});
+  CHECK(title_words("a b c 42").empty());
+}
+
+TEST_CASE("title similarity: rarer and more shared words rank higher") {
+  const std::vector<std::string> words = {"checkout", "fails", "cards"};
+  const std::vector<std::string> titles = {
+      "Login fails",                    // 0: the common word only
+      "Export fails",                   // 1: the common word only
+      "Checkout fails for EU cards",    // 2: all three
+      "Checkout slow for EU cards",     // 3: the two rarer ones
+      "Sync fails",                     // 4: the common word only
+      "Checkout fails",                 // 5: two, one common
+      "Nothing in common",              // 6: none (found through another form)
+      "Checkout fails fails",           // 7: the common word twice
+      "Checkout fails later",           // 8: the same length, once
+  };
+  auto s = title_similarity(words, titles);
+  REQUIRE(s.size() == titles.size());
+  CHECK(s[6] == 0.0);
+  CHECK(s[2] > s[3]);
+  CHECK(s[3] > s[5]);  // checkout and cards, each rarer here than fails
+  CHECK(s[5] > s[0]);
+  CHECK(s[0] == doctest::Approx(s[1]));
+  CHECK(s[0] > 0.0);
+  // A word twice counts for more, but not twice as much; a longer title
+  // holding the same words counts for less.
+  CHECK(s[7] > s[8]);
+  CHECK(s[7] < s[8] * 2);
+  CHECK(s[8] < s[5]);
+  CHECK(title_similarity(words, {}).empty());
+  CHECK(title_similarity({}, {"Checkout fails"}) == std::vector<double>{0.0});
+}
