@@ -91,7 +91,7 @@ struct CaseCounts {
 // inside the caller's transaction (see write()).
 class Store {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (creating with folder 0700, file 0600) and migrates. Throws an io
   // Error (74) for a file that is not an esc database or is newer than us.

@@ -368,9 +368,49 @@ class Reused {
   SQLite::Statement& q_;
 };
 
-// The full-text triggers that an import sets aside.
-constexpr const char* kBulkTriggers[] = {"entries_fts_insert", "entries_fts_delete", "entries_fts_update",
-                                         "cases_fts_insert",   "cases_fts_delete",   "cases_fts_update"};
+// What the triggers of schema versions 1 to 4 did (migration 5 says why
+// Store does it now): each case in the full-text index of titles and each
+// entry in that of texts; the cases opened, resolved and rated by month
+// (case_months, added to or taken from with a sign); and a month's stored
+// stats forgotten when one of its escalated cases changes.
+constexpr const char* kCaseFtsInsert = "INSERT INTO case_fts(rowid, title) VALUES (?, ?)";
+constexpr const char* kCaseFtsDelete = "INSERT INTO case_fts(case_fts, rowid, title) VALUES ('delete', ?, ?)";
+constexpr const char* kEntryFtsInsert = "INSERT INTO entry_fts(rowid, text) VALUES (?, ?)";
+constexpr const char* kEntryFtsDelete = "INSERT INTO entry_fts(entry_fts, rowid, text) VALUES ('delete', ?, ?)";
+constexpr const char* kCountInMonth =
+    "INSERT INTO case_months(month, opened, resolved, csat_count, csat_sum) "
+    "VALUES (unixepoch(?1, 'unixepoch', 'start of month'), ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(month) DO UPDATE SET opened = opened + excluded.opened, resolved = resolved + excluded.resolved, "
+    "csat_count = csat_count + excluded.csat_count, csat_sum = csat_sum + excluded.csat_sum";
+constexpr const char* kForgetStats =
+    "DELETE FROM stats_months WHERE month IN (unixepoch(?1, 'unixepoch', 'start of month'), "
+    "unixepoch(?2, 'unixepoch', 'start of month'))";
+
+void index_text(SQLite::Statement& stmt, std::int64_t id, const std::string& text) {
+  Reused q(stmt);
+  q->bind(1, static_cast<int64_t>(id));
+  q->bind(2, text);
+  q->exec();
+}
+
+// A case opened at `created`, counted (sign 1) or no longer (sign -1).
+void count_in_month(SQLite::Statement& stmt, std::int64_t created, bool resolved, std::optional<int> csat, int sign) {
+  Reused q(stmt);
+  q->bind(1, static_cast<int64_t>(created));
+  q->bind(2, sign);
+  q->bind(3, resolved ? sign : 0);
+  q->bind(4, csat ? sign : 0);
+  q->bind(5, csat ? sign * *csat : 0);
+  q->exec();
+}
+
+// The stored stats of the months of these two openings (often the same).
+void forget_stats(SQLite::Statement& stmt, std::int64_t created_a, std::int64_t created_b) {
+  Reused q(stmt);
+  q->bind(1, static_cast<int64_t>(created_a));
+  q->bind(2, static_cast<int64_t>(created_b));
+  q->exec();
+}
 // Past this many runs of ids waiting for the full-text index, they are
 // indexed at once, so that memory stays small whatever the ids.
 constexpr std::size_t kMaxUnindexedRuns = 20000;
@@ -517,7 +557,6 @@ struct Store::Impl {
   // begin_bulk(). Any other method that writes, or reads the full-text
   // indexes, ends it first (settle()).
   bool bulk = false;
-  std::vector<std::string> bulk_triggers;  // their SQL, to restore
   IdRuns unindexed_entries, unindexed_cases;
   std::int64_t bulk_entries = 0;
   std::int64_t bulk_defer_after = 0;
@@ -576,15 +615,17 @@ struct Store::Impl {
   void settle() {
     if (bulk) end_bulk();
   }
-  void added_case(std::int64_t id);
-  void added_entry(std::int64_t id);
+  // Keep the full-text indexes and the month tables (kCaseFtsInsert and
+  // the statements beside it) as cases and entries come and go; in bulk
+  // mode, the new rows are indexed at its end.
+  void case_added(const Case& c, bool escalated);
+  void entry_added(const Entry& e);
+  void case_removing(std::int64_t id);  // with its entries, before its DELETE
   void count_entries(std::size_t n);
-  void forget_case(std::int64_t id);
   void index_unindexed();
   void end_bulk();
   void reset_bulk() {
     bulk = false;
-    bulk_triggers.clear();
     unindexed_entries.clear();
     unindexed_cases.clear();
     bulk_entries = 0;
@@ -594,20 +635,11 @@ struct Store::Impl {
 
 // FTS5 adds rows cheaply in increasing rowid order, but flushes its pending
 // terms whenever a smaller rowid comes; an import brings entries whose ids
-// interleave from case to case, so indexing row by row (the triggers) would
-// flush at almost every case, and every insert with a trigger also writes
-// a statement journal. Inside the import's transaction, the triggers are
-// set aside, the new rows noted, and indexed at the end in rowid order.
-// All of it commits or rolls back with the import.
+// interleave from case to case, so indexing row by row would flush at
+// almost every case. Inside the import's transaction, the new rows are
+// noted, and indexed at the end in rowid order. All of it commits or rolls
+// back with the import.
 void Store::Impl::begin_bulk() {
-  bulk_triggers.clear();
-  for (const char* name : kBulkTriggers) {
-    SQLite::Statement q(db, "SELECT sql FROM main.sqlite_master WHERE type = 'trigger' AND name = ?");
-    q.bind(1, name);
-    if (!q.executeStep()) throw SQLite::Exception(fmt::format("trigger {} is missing", name), SQLITE_CORRUPT);
-    bulk_triggers.push_back(q.getColumn(0).getString());
-  }
-  for (const char* name : kBulkTriggers) db.exec(fmt::format("DROP TRIGGER main.{}", name));
   bulk = true;
   bulk_entries = 0;
   // A large import also drops the entries' UUID index and builds it again
@@ -622,16 +654,21 @@ void Store::Impl::begin_bulk() {
   deferred_index.clear();
 }
 
-void Store::Impl::added_case(std::int64_t id) {
-  unindexed_cases.add(id);
+void Store::Impl::case_added(const Case& c, bool escalated) {
+  const auto created = to_unix(c.created_at);
+  count_in_month(cached(kCountInMonth), created, c.resolved_at.has_value(), c.csat, 1);
+  if (escalated) forget_stats(cached(kForgetStats), created, created);
+  if (!bulk) return index_text(cached(kCaseFtsInsert), c.id, c.title);
+  unindexed_cases.add(c.id);
   if (unindexed_cases.runs() > kMaxUnindexedRuns) index_unindexed();
 }
 
-void Store::Impl::added_entry(std::int64_t id) {
-  unindexed_entries.add(id);
+void Store::Impl::entry_added(const Entry& e) {
+  if (!bulk) return index_text(cached(kEntryFtsInsert), e.id, e.text);
+  unindexed_entries.add(e.id);
   if (!deferred_index.empty()) {
     Reused q(cached("INSERT INTO temp.esc_inserted_entries(id) VALUES (?)"));
-    q->bind(1, static_cast<int64_t>(id));
+    q->bind(1, static_cast<int64_t>(e.id));
     q->exec();
   }
   if (unindexed_entries.runs() > kMaxUnindexedRuns) index_unindexed();
@@ -650,33 +687,35 @@ void Store::Impl::count_entries(std::size_t n) {
       "DROP INDEX main.entries_uuid;");
 }
 
-// What the delete triggers would do for a case about to be deleted.
-void Store::Impl::forget_case(std::int64_t id) {
+// The entries go with the case (ON DELETE CASCADE), so they leave the
+// full-text index here too.
+void Store::Impl::case_removing(std::int64_t id) {
   std::vector<std::pair<std::int64_t, std::string>> rows;
   {
     Reused q(cached("SELECT id, text FROM entries WHERE case_id = ?"));
     q->bind(1, static_cast<int64_t>(id));
     while (q->executeStep()) rows.emplace_back(q->getColumn(0).getInt64(), q->getColumn(1).getString());
   }
-  for (const auto& [entry, text] : rows) {
-    if (unindexed_entries.remove(entry)) continue;
-    Reused d(cached("INSERT INTO entry_fts(entry_fts, rowid, text) VALUES ('delete', ?, ?)"));
-    d->bind(1, static_cast<int64_t>(entry));
-    d->bind(2, text);
-    d->exec();
-  }
-  if (unindexed_cases.remove(id)) return;
+  for (const auto& [entry, text] : rows)
+    if (!unindexed_entries.remove(entry)) index_text(cached(kEntryFtsDelete), entry, text);
   std::string title;
+  std::int64_t created = 0;
+  bool resolved = false, escalated = false;
+  std::optional<int> csat;
   {
-    Reused q(cached("SELECT title FROM cases WHERE id = ?"));
+    Reused q(cached("SELECT title, created_at, resolved_at IS NOT NULL, csat, esc_at IS NOT NULL FROM cases "
+                    "WHERE id = ?"));
     q->bind(1, static_cast<int64_t>(id));
     if (!q->executeStep()) return;
     title = q->getColumn(0).getString();
+    created = q->getColumn(1).getInt64();
+    resolved = q->getColumn(2).getInt() != 0;
+    if (!q->getColumn(3).isNull()) csat = q->getColumn(3).getInt();
+    escalated = q->getColumn(4).getInt() != 0;
   }
-  Reused d(cached("INSERT INTO case_fts(case_fts, rowid, title) VALUES ('delete', ?, ?)"));
-  d->bind(1, static_cast<int64_t>(id));
-  d->bind(2, title);
-  d->exec();
+  count_in_month(cached(kCountInMonth), created, resolved, csat, -1);
+  if (escalated) forget_stats(cached(kForgetStats), created, created);
+  if (!unindexed_cases.remove(id)) index_text(cached(kCaseFtsDelete), id, title);
 }
 
 void Store::Impl::index_unindexed() {
@@ -736,7 +775,6 @@ void Store::Impl::end_bulk() {
     deferred_index.clear();
   }
   index_unindexed();
-  for (const auto& sql : bulk_triggers) db.exec(sql);
   reset_bulk();
 }
 
@@ -750,17 +788,6 @@ Store::~Store() = default;
 namespace {
 
 void refresh_facts(SQLite::Database& db, int64_t case_id);
-
-// What a migration needs besides its SQL, run in its transaction.
-void after_migration(SQLite::Database& db, int version) {
-  // Migrations 2 and 3 add escalation facts to the cases. refresh_facts()
-  // writes all of them, as the newest schema has them, so they are computed
-  // once, after migration 3, for every case that was ever escalated.
-  if (version == 3) {
-    SQLite::Statement q(db, "SELECT DISTINCT case_id FROM escalations");
-    while (q.executeStep()) refresh_facts(db, q.getColumn(0).getInt64());
-  }
-}
 
 void migrate(SQLite::Database& db, const std::string& name) {
   // Read the version before touching anything: a newer database, or a file
@@ -793,23 +820,27 @@ void migrate(SQLite::Database& db, const std::string& name) {
     return 0;
   });
   const bool migrating = version < schema::kCount;
-  while (version < schema::kCount) {
+  // Every migration still to run, in one transaction.
+  if (migrating) {
     guarded("upgrading the database schema", [&] {
       db.exec("BEGIN IMMEDIATE");
       try {
         // Another process may have migrated while we waited for the lock.
-        int now_version = db.execAndGet("PRAGMA user_version").getInt();
-        if (now_version == version) {
-          db.exec(schema::kMigrations[version]);
-          after_migration(db, version + 1);
-          db.exec(fmt::format("PRAGMA user_version = {}", version + 1));
+        const int from = db.execAndGet("PRAGMA user_version").getInt();
+        for (int v = from; v < schema::kCount; ++v) db.exec(schema::kMigrations[v]);
+        // Migrations 2 and 3 add escalation facts to the cases. refresh_facts()
+        // writes all of them, as the newest schema has them, so they are
+        // computed once, at the end, for every case that was ever escalated.
+        if (from < 3) {
+          SQLite::Statement q(db, "SELECT DISTINCT case_id FROM escalations");
+          while (q.executeStep()) refresh_facts(db, q.getColumn(0).getInt64());
         }
+        if (from < schema::kCount) db.exec(fmt::format("PRAGMA user_version = {}", schema::kCount));
         db.exec("COMMIT");
       } catch (...) {
         db.exec("ROLLBACK");
         throw;
       }
-      version = db.execAndGet("PRAGMA user_version").getInt();
       return 0;
     });
   }
@@ -916,6 +947,7 @@ void Store::insert_case(Case& c) {
   guarded("adding a case", [&] {
     impl_->settle();
     insert_case_raw(impl_->db, impl_->cached(kInsertCase), c, EscalationFacts{});
+    impl_->case_added(c, false);
     return 0;
   });
 }
@@ -995,6 +1027,17 @@ void refresh_facts(SQLite::Database& db, int64_t case_id) {
   auto c = one_case(db, "c.id = ?", case_id);
   if (!c) return;
   const auto facts = escalation_facts(*c, case_escalations(db, case_id), client_contacts(db, case_id));
+  // What the stored stats of the case's month hold of it (see
+  // Store::escalated_stats), as they were.
+  SQLite::Statement was(db, "SELECT esc_at, esc_acked_at, esc_forced, silence FROM cases WHERE id = ?");
+  was.bind(1, case_id);
+  if (!was.executeStep()) return;
+  auto column = [&](int i) -> std::optional<std::int64_t> {
+    if (was.getColumn(i).isNull()) return std::nullopt;
+    return was.getColumn(i).getInt64();
+  };
+  const auto esc_at = column(0), acked_at = column(1), silence = column(3);
+  const bool forced = was.getColumn(2).getInt() != 0;
   SQLite::Statement q(
       db,
       "UPDATE cases SET esc_at=?, esc_acked_at=?, esc_path=?, esc_forced=?, silence=?, contact_at=?, latest_id=?, "
@@ -1002,6 +1045,19 @@ void refresh_facts(SQLite::Database& db, int64_t case_id) {
   bind_facts(q, 1, facts);
   q.bind(12, case_id);
   q.exec();
+  auto seconds = [](const std::optional<Time>& t) -> std::optional<std::int64_t> {
+    if (!t) return std::nullopt;
+    return to_unix(*t);
+  };
+  std::optional<std::int64_t> new_silence;
+  if (facts.silence) new_silence = facts.silence->count();
+  // The silence counts only once the case is resolved.
+  const bool changed = esc_at != seconds(facts.first_at) || acked_at != seconds(facts.first_acked_at) ||
+                       forced != facts.forced || (c->resolved_at && silence != new_silence);
+  if (changed && (esc_at || facts.first_at)) {
+    SQLite::Statement forget(db, kForgetStats);
+    forget_stats(forget, to_unix(c->created_at), to_unix(c->created_at));
+  }
 }
 }  // namespace
 
@@ -1050,9 +1106,24 @@ void Store::update_case(const Case& c) {
     }
     if (unnecessary) q.bind(":unnecessary", c.unnecessary ? 1 : 0);
     q.bind(":id", static_cast<int64_t>(c.id));
-    // Of the facts, only an escalated case's silence depends on what changes
-    // here: its resolution.
-    if (q.executeStep() && resolved && !q.getColumn(0).isNull()) refresh_facts(impl_->db, c.id);
+    const bool escalated = q.executeStep() && !q.getColumn(0).isNull();
+    q.reset();
+    if (title) {
+      index_text(impl_->cached(kCaseFtsDelete), c.id, old->title);
+      index_text(impl_->cached(kCaseFtsInsert), c.id, c.title);
+    }
+    if (resolved || csat) {
+      auto& month = impl_->cached(kCountInMonth);
+      const auto created = to_unix(old->created_at);
+      count_in_month(month, created, old->resolved_at.has_value(), old->csat, -1);
+      count_in_month(month, created, c.resolved_at.has_value(), c.csat, 1);
+    }
+    if (escalated && (resolved || unnecessary)) {
+      forget_stats(impl_->cached(kForgetStats), to_unix(old->created_at), to_unix(old->created_at));
+      // Of the facts, only an escalated case's silence depends on what
+      // changes here: its resolution.
+      if (resolved) refresh_facts(impl_->db, c.id);
+    }
     return 0;
   });
 }
@@ -1187,6 +1258,7 @@ void Store::insert_entry(Entry& e) {
   guarded("adding an entry", [&] {
     impl_->settle();
     insert_entry_raw(impl_->db, impl_->cached(kInsertEntry), e);
+    impl_->entry_added(e);
     if (is_client_contact(e.kind)) refresh_facts(impl_->db, e.case_id);
     return 0;
   });
@@ -1892,7 +1964,7 @@ Store::Upsert Store::upsert_record(const CaseRecord& r) {
     if (existing && existing->second >= to_unix(r.c.updated_at)) return Upsert::kept;  // ours is as new or newer
     Case c = r.c;
     if (existing) {
-      if (impl.bulk) impl.forget_case(existing->first);
+      impl.case_removing(existing->first);
       Reused del(impl.cached("DELETE FROM cases WHERE id = ?"));
       del->bind(1, existing->first);
       del->exec();
@@ -1906,8 +1978,9 @@ Store::Upsert Store::upsert_record(const CaseRecord& r) {
     for (const auto& e : r.entries)
       if (is_client_contact(e.kind)) contacts.push_back(e.at);
     std::sort(contacts.begin(), contacts.end());
-    insert_case_raw(db, impl.cached(kInsertCase), c, escalation_facts(r.c, r.escalations, contacts));
-    if (impl.bulk) impl.added_case(c.id);
+    const auto facts = escalation_facts(r.c, r.escalations, contacts);
+    insert_case_raw(db, impl.cached(kInsertCase), c, facts);
+    impl.case_added(c, facts.first_at.has_value());
     // Each row is first inserted as it comes; only when that breaks a
     // constraint (its id or UUID is taken here) is it checked and changed.
     for (Entry e : r.entries) {
@@ -1926,7 +1999,7 @@ Store::Upsert Store::upsert_record(const CaseRecord& r) {
           e.uuid = new_uuid();
         insert_entry_raw(db, impl.cached(kInsertEntry), e);
       }
-      if (impl.bulk) impl.added_entry(e.id);
+      impl.entry_added(e);
     }
     if (impl.bulk) impl.count_entries(r.entries.size());
     std::map<int64_t, int64_t> escalation_ids;
