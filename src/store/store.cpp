@@ -603,6 +603,17 @@ struct Store::Impl {
     return *q;
   }
 
+  // A case by its number, from a statement prepared once: a command that
+  // changes a case reads it more than once, and the statement, with all of
+  // a case's columns, costs more to prepare than to run.
+  std::optional<Case> case_by_id(std::int64_t id) {
+    static const std::string sql = fmt::format("SELECT {} FROM cases c WHERE c.id = ?", kCaseColumns);
+    Reused q(cached(sql.c_str()));
+    q->bind(1, static_cast<int64_t>(id));
+    if (q->executeStep()) return read_case(*q);
+    return std::nullopt;
+  }
+
   // For scans, which read each page once: a small page cache keeps the
   // memory (and the page faults that come with touching new memory) down.
   bool small_cache_set = false;
@@ -1067,7 +1078,7 @@ void Store::update_case(const Case& c) {
     // Only the columns that changed: SQLite rewrites the entry of every index
     // on a column that is SET, changed or not, and the title's full-text
     // entry with it. Adding an entry changes updated_at alone.
-    const auto old = one_case(impl_->db, "c.id = ?", static_cast<int64_t>(c.id));
+    const auto old = impl_->case_by_id(c.id);
     if (!old) return 0;
     std::string set;
     auto changed = [&](bool differs, const char* column) {
@@ -1129,7 +1140,7 @@ void Store::update_case(const Case& c) {
 }
 
 std::optional<Case> Store::get_case(std::int64_t id) {
-  return guarded("reading a case", [&] { return one_case(impl_->db, "c.id = ?", static_cast<int64_t>(id)); });
+  return guarded("reading a case", [&] { return impl_->case_by_id(id); });
 }
 
 std::optional<Case> Store::find_case_by_ref(const std::string& ref) {
