@@ -48,14 +48,21 @@ void run_due(const DueOptions& o, Context& ctx) {
     auto& out = ctx.out();
     const std::vector<Column> columns{{"CASE", false, true},    {"SEV"},          {"WHAT"},
                                       {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}};
-    auto style = [&](const DueItem& i) -> std::vector<Style> {
-      return {Style::bold, out.severity_style(i.severity), Style::cyan, Style::red, Style::none, Style::dim};
-    };
-    auto overdue = [](const DueItem& i) { return i.overdue.count() < 60 ? "now" : format_duration(i.overdue); };
+    std::vector<Style> style{Style::bold, Style::none, Style::cyan, Style::red, Style::none, Style::dim};
     out.table(columns, [&](const Output::RowSink& sink) {
-      for (const auto& i : items)
-        sink({fmt::format(FMT_COMPILE("#{}"), i.case_id), i.severity, i.kind, overdue(i), i.message, i.suggestion},
-             style(i));
+      for (const auto& i : items) {
+        // Each cell made once, in place: a table can have thousands of rows.
+        std::vector<std::string> cells;
+        cells.reserve(6);
+        cells.push_back(fmt::format(FMT_COMPILE("#{}"), i.case_id));
+        cells.push_back(i.severity);
+        cells.push_back(i.kind);
+        cells.push_back(i.overdue.count() < 60 ? "now" : format_duration(i.overdue));
+        cells.push_back(i.message);
+        cells.push_back(i.suggestion);
+        style[1] = out.severity_style(i.severity);
+        sink(std::move(cells), style);
+      }
     });
   }
   if (o.exit_code && !items.empty()) ctx.exit_code = static_cast<int>(Exit::no);

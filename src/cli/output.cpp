@@ -213,7 +213,7 @@ std::size_t Output::table(const std::vector<Column>& columns, const std::functio
     }
     measure(r, n, w, cell_w);
     kept.push_back(std::move(r));
-    kept_styles.push_back(styles);
+    if (color_) kept_styles.push_back(styles);  // without colour, unused
   });
   if (count == 0) return 0;
   if (count <= kKeptRows) {
