@@ -714,8 +714,9 @@ void Store::Impl::case_removing(std::int64_t id) {
   bool resolved = false, escalated = false;
   std::optional<int> csat;
   {
-    Reused q(cached("SELECT title, created_at, resolved_at IS NOT NULL, csat, esc_at IS NOT NULL FROM cases "
-                    "WHERE id = ?"));
+    Reused q(
+        cached("SELECT title, created_at, resolved_at IS NOT NULL, csat, esc_at IS NOT NULL FROM cases "
+               "WHERE id = ?"));
     q->bind(1, static_cast<int64_t>(id));
     if (!q->executeStep()) return;
     title = q->getColumn(0).getString();
@@ -1229,9 +1230,10 @@ std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit)
     std::vector<std::string> titles;
     std::vector<CaseId> found;
     {
-      Reused q(impl_->cached("SELECT c.id, c.ref, c.title, c.severity, c.status = 'resolved' FROM case_fts "
-                             "JOIN cases c ON c.id = case_fts.rowid WHERE case_fts MATCH ? "
-                             "ORDER BY case_fts.rowid DESC LIMIT 200"));
+      Reused q(
+          impl_->cached("SELECT c.id, c.ref, c.title, c.severity, c.status = 'resolved' FROM case_fts "
+                        "JOIN cases c ON c.id = case_fts.rowid WHERE case_fts MATCH ? "
+                        "ORDER BY case_fts.rowid DESC LIMIT 200"));
       q->bind(1, fts_query(join(words, " "), true));
       while (q->executeStep()) {
         titles.push_back(q->getColumn(2).getString());

@@ -65,15 +65,15 @@ TEST_CASE("title words: four characters or more, lowercased, each once") {
 TEST_CASE("title similarity: rarer and more shared words rank higher") {
   const std::vector<std::string> words = {"checkout", "fails", "cards"};
   const std::vector<std::string> titles = {
-      "Login fails",                    // 0: the common word only
-      "Export fails",                   // 1: the common word only
-      "Checkout fails for EU cards",    // 2: all three
-      "Checkout slow for EU cards",     // 3: the two rarer ones
-      "Sync fails",                     // 4: the common word only
-      "Checkout fails",                 // 5: two, one common
-      "Nothing in common",              // 6: none (found through another form)
-      "Checkout fails fails",           // 7: the common word twice
-      "Checkout fails later",           // 8: the same length, once
+      "Login fails",                  // 0: the common word only
+      "Export fails",                 // 1: the common word only
+      "Checkout fails for EU cards",  // 2: all three
+      "Checkout slow for EU cards",   // 3: the two rarer ones
+      "Sync fails",                   // 4: the common word only
+      "Checkout fails",               // 5: two, one common
+      "Nothing in common",            // 6: none (found through another form)
+      "Checkout fails fails",         // 7: the common word twice
+      "Checkout fails later",         // 8: the same length, once
   };
   auto s = title_similarity(words, titles);
   REQUIRE(s.size() == titles.size());
