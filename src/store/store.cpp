@@ -411,6 +411,7 @@ void forget_stats(SQLite::Statement& stmt, std::int64_t created_a, std::int64_t 
   q->bind(2, static_cast<int64_t>(created_b));
   q->exec();
 }
+
 // Past this many runs of ids waiting for the full-text index, they are
 // indexed at once, so that memory stays small whatever the ids.
 constexpr std::size_t kMaxUnindexedRuns = 20000;
@@ -499,8 +500,7 @@ void esc_rank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ct
   sqlite3_result_double(ctx, -1.0 * score);
 }
 
-// Registers esc_rank() on this connection; bm25()
-// serves if it cannot.
+// Registers esc_rank() on this connection; bm25() serves if it cannot.
 const char* register_rank(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* st = nullptr;
@@ -959,7 +959,7 @@ void Store::insert_case(Case& c) {
   guarded("adding a case", [&] {
     impl_->settle();
     insert_case_raw(impl_->db, impl_->cached(kInsertCase), c, EscalationFacts{});
-    impl_->case_added(c, false);
+    impl_->case_added(c, /*escalated=*/false);
     return 0;
   });
 }
@@ -1228,7 +1228,7 @@ std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit)
     // ranking, which counts every row holding each word, nor a lookup per
     // case is made.
     std::vector<std::string> titles;
-    std::vector<CaseId> found;
+    std::vector<std::optional<CaseId>> found;  // the resolved ones
     {
       Reused q(
           impl_->cached("SELECT c.id, c.ref, c.title, c.severity, c.status = 'resolved' FROM case_fts "
@@ -1237,29 +1237,26 @@ std::vector<CaseId> Store::similar_resolved(const std::string& title, int limit)
       q->bind(1, fts_query(join(words, " "), true));
       while (q->executeStep()) {
         titles.push_back(q->getColumn(2).getString());
-        CaseId c;
-        c.id = q->getColumn(4).getInt() ? q->getColumn(0).getInt64() : 0;  // 0: not resolved
-        if (c.id == 0) {
-          found.push_back(std::move(c));
-          continue;
-        }
-        c.ref = q->getColumn(1).isNull() ? "" : q->getColumn(1).getString();
-        c.title = titles.back();
-        c.severity = q->getColumn(3).getString();
-        c.status = Status::resolved;
-        found.push_back(std::move(c));
+        auto& c = found.emplace_back();
+        if (!q->getColumn(4).getInt()) continue;
+        c.emplace();
+        c->id = q->getColumn(0).getInt64();
+        c->ref = q->getColumn(1).isNull() ? "" : q->getColumn(1).getString();
+        c->title = titles.back();
+        c->severity = q->getColumn(3).getString();
+        c->status = Status::resolved;
       }
     }
     const std::vector<double> score = title_similarity(words, titles);
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < found.size(); ++i)
-      if (found[i].id != 0) order.push_back(i);
+      if (found[i]) order.push_back(i);
     // Best match first; among equals, the newest.
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
     std::vector<CaseId> out;
     for (std::size_t i : order) {
       if (out.size() >= static_cast<std::size_t>(limit)) break;
-      out.push_back(std::move(found[i]));
+      out.push_back(std::move(*found[i]));
     }
     return out;
   });
