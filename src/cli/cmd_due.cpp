@@ -50,18 +50,19 @@ void run_due(const DueOptions& o, Context& ctx) {
                                       {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}};
     std::vector<Style> style{Style::bold, Style::none, Style::cyan, Style::red, Style::none, Style::dim};
     out.table(columns, [&](const Output::RowSink& sink) {
+      // One row's cells, filled again for each item: a table can have
+      // thousands of rows, and the table keeps none of them.
+      std::vector<std::string> cells(6);
       for (const auto& i : items) {
-        // Each cell made once, in place: a table can have thousands of rows.
-        std::vector<std::string> cells;
-        cells.reserve(6);
-        cells.push_back(fmt::format(FMT_COMPILE("#{}"), i.case_id));
-        cells.push_back(i.severity);
-        cells.push_back(i.kind);
-        cells.push_back(i.overdue.count() < 60 ? "now" : format_duration(i.overdue));
-        cells.push_back(i.message);
-        cells.push_back(i.suggestion);
+        cells[0].clear();
+        fmt::format_to(std::back_inserter(cells[0]), FMT_COMPILE("#{}"), i.case_id);
+        cells[1] = i.severity;
+        cells[2] = i.kind;
+        cells[3] = i.overdue.count() < 60 ? "now" : format_duration(i.overdue);
+        cells[4] = i.message;
+        cells[5] = i.suggestion;
         style[1] = out.severity_style(i.severity);
-        sink(std::move(cells), style);
+        sink(cells, style);
       }
     });
   }

@@ -89,8 +89,12 @@ void run_list(const ListOptions& o, Context& ctx) {
     // One snapshot, in case the table is long enough to be read twice.
     size_t rows = 0;
     store.read([&] {
-      rows = out.table(columns,
-                       [&](const Output::RowSink& sink) { each([&](const Case& c) { sink(row(c), style(c)); }); });
+      rows = out.table(columns, [&](const Output::RowSink& sink) {
+        each([&](const Case& c) {
+          auto cells = row(c);
+          sink(cells, style(c));
+        });
+      });
     });
     if (rows == 0) {
       out.info(o.status == "active" ? "No open or escalated cases." : "No cases match.");

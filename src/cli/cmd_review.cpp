@@ -95,8 +95,12 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
   const std::vector<Column> columns{{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}};
   size_t rows = 0;
   store.read([&] {  // one snapshot, in case the table is long enough to be read twice
-    rows = ctx.out().table(columns,
-                           [&](const Output::RowSink& sink) { each([&](const LessonHit& h) { sink(row(h), {}); }); });
+    rows = ctx.out().table(columns, [&](const Output::RowSink& sink) {
+      each([&](const LessonHit& h) {
+        auto cells = row(h);
+        sink(cells, {});
+      });
+    });
   });
   if (rows == 0) {
     ctx.out().info(q.empty() ? "No lessons recorded yet." : "No lesson matches.");

@@ -133,7 +133,8 @@ void run_stats(const StatsOptions& o, Context& ctx) {
   if (ctx.out().table(columns, [&](const Output::RowSink& sink) {
         for (const auto& g : groups) {
           auto r = row(g);
-          sink({r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9], r[11], r[12], r[13], r[14]}, {});
+          std::vector<std::string> cells{r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9], r[11], r[12], r[13], r[14]};
+          sink(cells, {});
         }
       }) == 0)
     ctx.out().table(columns, std::vector<std::vector<std::string>>{});

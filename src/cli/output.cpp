@@ -122,12 +122,10 @@ std::vector<std::size_t> Output::fit(const std::vector<Column>& columns, std::ve
 }
 
 void Output::table_row(std::string& out, const std::vector<Column>& columns, const std::vector<std::size_t>& w,
-                       const std::vector<std::string>& r, const std::size_t* widths, const std::vector<Style>* st,
-                       bool header) const {
+                       const std::string_view* cells, const std::size_t* widths, const Style* st, bool header) const {
   const size_t n = columns.size();
-  const std::string empty;
   for (size_t i = 0; i < n; ++i) {
-    const std::string& cell = i < r.size() ? r[i] : empty;
+    const std::string_view cell = cells[i];
     std::size_t cw = widths ? widths[i] : display_width(cell);
     std::string cut;
     const bool truncated = cw > w[i];
@@ -135,13 +133,13 @@ void Output::table_row(std::string& out, const std::vector<Column>& columns, con
       cut = truncate_to_width(cell, w[i]);
       cw = display_width(cut);
     }
-    const std::string& v = truncated ? cut : cell;
+    const std::string_view v = truncated ? std::string_view(cut) : cell;
     const size_t pad = w[i] - std::min(w[i], cw);
     const bool last = i + 1 == n;
-    const Style s = header ? Style::bold : (st && i < st->size() ? (*st)[i] : Style::none);
+    const Style s = header ? Style::bold : (st ? st[i] : Style::none);
     if (columns[i].right) out.append(pad, ' ');
     if (color_ && s != Style::none && !v.empty())
-      out += paint(v, s);
+      out += paint(std::string(v), s);
     else
       out += v;
     if (!columns[i].right && !last) out.append(pad, ' ');
@@ -153,11 +151,14 @@ void Output::table_row(std::string& out, const std::vector<Column>& columns, con
 
 namespace {
 // Makes a row's cells inert and appends their display widths to `widths`,
-// widening the columns in `w`.
+// widening the columns in `w`. A missing cell is an empty one.
 void measure(std::vector<std::string>& r, size_t n, std::vector<std::size_t>& w, std::vector<std::size_t>& widths) {
+  r.resize(std::max(r.size(), n));
   for (size_t i = 0; i < n; ++i) {
-    if (i < r.size() && !is_printable_ascii(r[i])) r[i] = inert(r[i]);
-    widths.push_back(i < r.size() ? display_width(r[i]) : 0);
+    if (is_printable_ascii(r[i]))
+      widths.push_back(r[i].size());  // a column a character
+    else
+      r[i] = inert(r[i]), widths.push_back(display_width(r[i]));
     w[i] = std::max(w[i], widths.back());
   }
 }
@@ -169,67 +170,89 @@ std::vector<std::size_t> Output::header_widths(const std::vector<Column>& column
   return w;
 }
 
-void Output::print_table(const std::vector<Column>& columns, std::vector<std::size_t> w,
-                         const std::vector<std::vector<std::string>>& cells, const std::vector<std::size_t>& cell_w,
-                         const std::vector<std::vector<Style>>& styles) const {
-  const size_t n = columns.size();
-  w = fit(columns, std::move(w));
+std::string Output::header_row(const std::vector<Column>& columns, const std::vector<std::size_t>& w) const {
+  std::vector<std::string_view> headers;
+  for (const auto& c : columns) headers.emplace_back(c.header);
   std::string out;
-  size_t line_width = 2 * n;
-  for (size_t x : w) line_width += x;
-  out.reserve((cells.size() + 1) * line_width);  // one allocation, however many rows
-  std::vector<std::string> headers;
-  for (const auto& c : columns) headers.push_back(c.header);
-  table_row(out, columns, w, headers, nullptr, nullptr, true);
-  for (size_t k = 0; k < cells.size(); ++k)
-    table_row(out, columns, w, cells[k], cell_w.data() + k * n, k < styles.size() ? &styles[k] : nullptr, false);
-  page(out);
+  table_row(out, columns, w, headers.data(), nullptr, nullptr, true);
+  return out;
 }
 
 void Output::table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> cells,
                    const std::vector<std::vector<Style>>& styles) const {
-  // Each cell made inert and measured once: a table can have thousands of rows.
-  std::vector<std::size_t> w = header_widths(columns), cell_w;
-  cell_w.reserve(cells.size() * columns.size());
-  for (auto& r : cells) measure(r, columns.size(), w, cell_w);
-  print_table(columns, std::move(w), cells, cell_w, styles);
+  if (cells.empty()) {
+    page(header_row(columns, fit(columns, header_widths(columns))));
+    return;
+  }
+  std::vector<Style> none(columns.size(), Style::none), row_styles;
+  table(columns, [&](const RowSink& sink) {
+    for (size_t k = 0; k < cells.size(); ++k) {
+      const bool styled = k < styles.size();
+      if (styled) row_styles = styles[k], row_styles.resize(columns.size(), Style::none);
+      sink(cells[k], styled ? row_styles : none);
+    }
+  });
 }
 
 std::size_t Output::table(const std::vector<Column>& columns, const std::function<void(const RowSink&)>& rows) const {
   // Up to kKeptRows rows are kept from the first pass and printed from
-  // memory; past that they are let go, and made again on a second pass.
+  // memory, their cells one after another in one string; past that they
+  // are let go, and made again on a second pass.
   constexpr size_t kKeptRows = 5000;
   const size_t n = columns.size();
   std::vector<size_t> w = header_widths(columns), cell_w;
-  std::vector<std::vector<std::string>> kept;
-  std::vector<std::vector<Style>> kept_styles;
+  std::string kept;
+  std::vector<size_t> ends;  // where each kept cell ends in `kept`
+  std::vector<Style> kept_styles;
   size_t count = 0;
-  rows([&](std::vector<std::string>&& r, const std::vector<Style>& styles) {
+  rows([&](std::vector<std::string>& r, const std::vector<Style>& styles) {
     if (++count > kKeptRows) {
-      if (!kept.empty()) kept = {}, kept_styles = {}, cell_w = {};
+      if (!ends.empty()) kept = {}, ends = {}, kept_styles = {}, cell_w = {};
       std::vector<std::size_t> widths;
       measure(r, n, w, widths);
       return;
     }
     measure(r, n, w, cell_w);
-    kept.push_back(std::move(r));
-    if (color_) kept_styles.push_back(styles);  // without colour, unused
+    for (size_t i = 0; i < n; ++i) {
+      kept += r[i];
+      ends.push_back(kept.size());
+    }
+    // Without colour, styles are not used.
+    if (color_) kept_styles.insert(kept_styles.end(), styles.begin(), styles.begin() + std::min(n, styles.size()));
+    if (color_ && styles.size() < n) kept_styles.resize(count * n, Style::none);
   });
   if (count == 0) return 0;
+  w = fit(columns, std::move(w));
+  std::vector<std::string_view> views(n);
   if (count <= kKeptRows) {
-    print_table(columns, std::move(w), kept, cell_w, kept_styles);
+    std::string out = header_row(columns, w);
+    size_t line_width = 2 * n + 1;
+    for (size_t x : w) line_width += x;
+    out.reserve((count + 1) * line_width);  // one allocation, however many rows
+    for (size_t k = 0, from = 0; k < count; ++k) {
+      for (size_t i = 0; i < n; ++i) {
+        const size_t to = ends[k * n + i];
+        views[i] = std::string_view(kept).substr(from, to - from);
+        from = to;
+      }
+      table_row(out, columns, w, views.data(), cell_w.data() + k * n, color_ ? kept_styles.data() + k * n : nullptr,
+                false);
+    }
+    page(out);
     return count;
   }
-  w = fit(columns, std::move(w));
   Pager pager(*this);
-  std::string out;
-  std::vector<std::string> headers;
-  for (const auto& c : columns) headers.push_back(c.header);
-  table_row(out, columns, w, headers, nullptr, nullptr, true);
-  rows([&](std::vector<std::string>&& r, const std::vector<Style>& styles) {
-    for (auto& v : r)
-      if (!is_printable_ascii(v)) v = inert(v);
-    table_row(out, columns, w, r, nullptr, &styles, false);
+  std::string out = header_row(columns, w);
+  rows([&](std::vector<std::string>& r, const std::vector<Style>& styles) {
+    r.resize(std::max(r.size(), n));
+    for (size_t i = 0; i < n; ++i) {
+      if (!is_printable_ascii(r[i])) r[i] = inert(r[i]);
+      views[i] = r[i];
+    }
+    std::vector<Style> padded;
+    const Style* st = styles.data();
+    if (styles.size() < n) padded = styles, padded.resize(n, Style::none), st = padded.data();
+    table_row(out, columns, w, views.data(), nullptr, color_ ? st : nullptr, false);
     if (out.size() >= (64 << 10)) {
       pager.write(out);
       out.clear();

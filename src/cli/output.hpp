@@ -41,12 +41,14 @@ class Output {
   void table(const std::vector<Column>& columns, std::vector<std::vector<std::string>> rows,
              const std::vector<std::vector<Style>>& styles = {}) const;
 
-  // A table of any length: `rows` gives each row to the sink. A table of a
-  // few thousand rows is kept from that one pass; a longer one is measured
-  // on it and printed on a second call of `rows`, which must give the same
-  // rows again, so that memory stays constant. Prints nothing when there
-  // are none; returns how many there were.
-  using RowSink = std::function<void(std::vector<std::string>&& cells, const std::vector<Style>& styles)>;
+  // A table of any length: `rows` gives each row to the sink, which makes
+  // its cells inert in place and keeps none of them (a row source can fill
+  // the same vector for every row). A table of a few thousand rows is kept
+  // from that one pass; a longer one is measured on it and printed on a
+  // second call of `rows`, which must give the same rows again, so that
+  // memory stays constant. Prints nothing when there are none; returns how
+  // many there were.
+  using RowSink = std::function<void(std::vector<std::string>& cells, const std::vector<Style>& styles)>;
   std::size_t table(const std::vector<Column>& columns, const std::function<void(const RowSink&)>& rows) const;
 
   // Long text: through $PAGER (default "less -FRX") when stdout is a terminal.
@@ -67,16 +69,14 @@ class Output {
 
  private:
   std::vector<std::size_t> header_widths(const std::vector<Column>& columns) const;
-  // Lays out rows already inert and measured (cell_w: their widths, row by row).
-  void print_table(const std::vector<Column>& columns, std::vector<std::size_t> w,
-                   const std::vector<std::vector<std::string>>& cells, const std::vector<std::size_t>& cell_w,
-                   const std::vector<std::vector<Style>>& styles) const;
+  // The header line of a table whose columns are `w` wide.
+  std::string header_row(const std::vector<Column>& columns, const std::vector<std::size_t>& w) const;
   // The widths of the columns, the flexible one cut to what the terminal has left.
   std::vector<std::size_t> fit(const std::vector<Column>& columns, std::vector<std::size_t> w) const;
-  // One line of a table into `out`; `widths` are the cells' display widths when known.
+  // One line of a table into `out`, from a cell per column; `widths` are
+  // their display widths when known, `styles` a style per column or none.
   void table_row(std::string& out, const std::vector<Column>& columns, const std::vector<std::size_t>& w,
-                 const std::vector<std::string>& cells, const std::size_t* widths, const std::vector<Style>* styles,
-                 bool header) const;
+                 const std::string_view* cells, const std::size_t* widths, const Style* styles, bool header) const;
 
   bool stdout_tty_ = false;
   bool stderr_tty_ = false;
