@@ -162,6 +162,13 @@ void measure(std::vector<std::string>& r, size_t n, std::vector<std::size_t>& w,
     w[i] = std::max(w[i], widths.back());
   }
 }
+
+// Appends a row's styles to `out`, one per column: those not given, none.
+void append_styles(std::vector<Style>& out, const std::vector<Style>& styles, size_t n) {
+  const size_t given = std::min(n, styles.size());
+  out.insert(out.end(), styles.begin(), styles.begin() + static_cast<std::ptrdiff_t>(given));
+  out.resize(out.size() + n - given, Style::none);
+}
 }  // namespace
 
 std::vector<std::size_t> Output::header_widths(const std::vector<Column>& columns) const {
@@ -184,13 +191,9 @@ void Output::table(const std::vector<Column>& columns, std::vector<std::vector<s
     page(header_row(columns, fit(columns, header_widths(columns))));
     return;
   }
-  std::vector<Style> none(columns.size(), Style::none), row_styles;
+  const std::vector<Style> none;
   table(columns, [&](const RowSink& sink) {
-    for (size_t k = 0; k < cells.size(); ++k) {
-      const bool styled = k < styles.size();
-      if (styled) row_styles = styles[k], row_styles.resize(columns.size(), Style::none);
-      sink(cells[k], styled ? row_styles : none);
-    }
+    for (size_t k = 0; k < cells.size(); ++k) sink(cells[k], k < styles.size() ? styles[k] : none);
   });
 }
 
@@ -217,9 +220,7 @@ std::size_t Output::table(const std::vector<Column>& columns, const std::functio
       kept += r[i];
       ends.push_back(kept.size());
     }
-    // Without colour, styles are not used.
-    if (color_) kept_styles.insert(kept_styles.end(), styles.begin(), styles.begin() + std::min(n, styles.size()));
-    if (color_ && styles.size() < n) kept_styles.resize(count * n, Style::none);
+    if (color_) append_styles(kept_styles, styles, n);  // without colour, unused
   });
   if (count == 0) return 0;
   w = fit(columns, std::move(w));
@@ -243,16 +244,16 @@ std::size_t Output::table(const std::vector<Column>& columns, const std::functio
   }
   Pager pager(*this);
   std::string out = header_row(columns, w);
+  std::vector<Style> row_styles;
   rows([&](std::vector<std::string>& r, const std::vector<Style>& styles) {
     r.resize(std::max(r.size(), n));
     for (size_t i = 0; i < n; ++i) {
       if (!is_printable_ascii(r[i])) r[i] = inert(r[i]);
       views[i] = r[i];
     }
-    std::vector<Style> padded;
-    const Style* st = styles.data();
-    if (styles.size() < n) padded = styles, padded.resize(n, Style::none), st = padded.data();
-    table_row(out, columns, w, views.data(), nullptr, color_ ? st : nullptr, false);
+    row_styles.clear();
+    if (color_) append_styles(row_styles, styles, n);
+    table_row(out, columns, w, views.data(), nullptr, color_ ? row_styles.data() : nullptr, false);
     if (out.size() >= (64 << 10)) {
       pager.write(out);
       out.clear();
