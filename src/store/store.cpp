@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -516,34 +515,14 @@ const char* register_rank(sqlite3* db) {
 
 }  // namespace
 
-// SQLite's page cache in one region of transparent huge pages.
-//
-// Every page SQLite reads lands in a page-cache buffer of its own, allocated
-// on first use; on the virtual machines esc is measured on, each first touch
-// of a 4 KiB page of memory costs about 10 µs (a page fault), which made
-// faults the largest single cost of reading a case (docs/performance.md).
-// Given one 2 MiB-aligned region marked MADV_HUGEPAGE, the kernel backs it
-// with a single huge page on first touch (about 0.1 ms) instead. Pages past
-// the region, or larger than 4 KiB, come from malloc as before; where the
-// kernel offers no huge pages this is an ordinary lazily-faulted mapping.
-// Must run before SQLite initialises, so before the first connection.
+// Before SQLite initialises, so before the first connection: no count of
+// memory in use, kept under a mutex at every allocation (esc never asks
+// for it, and parsing the schema allocates thousands). SQLite's page cache
+// comes from malloc, whose heap grows in transparent huge pages once a
+// command opens the log (src/cli/memory.cpp).
 namespace {
-void use_huge_page_cache() {
-  static const bool done = [] {
-    // No count of memory in use, kept under a mutex at every allocation:
-    // esc never asks for it, and parsing the schema allocates thousands.
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    constexpr std::size_t kRegion = std::size_t{2} << 20;
-    int header = 0;
-    if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &header) != SQLITE_OK) return false;
-    void* raw = mmap(nullptr, 2 * kRegion, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED) return false;
-    const auto at = (reinterpret_cast<std::uintptr_t>(raw) + kRegion - 1) & ~(kRegion - 1);
-    void* region = reinterpret_cast<void*>(at);
-    madvise(region, kRegion, MADV_HUGEPAGE);
-    const int line = 4096 + header;
-    return sqlite3_config(SQLITE_CONFIG_PAGECACHE, region, line, static_cast<int>(kRegion / line)) == SQLITE_OK;
-  }();
+void configure_sqlite() {
+  static const bool done = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
   (void)done;
 }
 }  // namespace
@@ -573,7 +552,7 @@ struct Store::Impl {
     sqlite3_wal_hook(db.getHandle(), &Impl::on_commit, this);
   }
   static SQLite::Database open(const std::string& path, int flags) {
-    use_huge_page_cache();
+    configure_sqlite();
     return SQLite::Database(path, flags | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
   }
 
