@@ -1,3 +1,3 @@
-#include "cli/context.hpp"
+#include "cli/run.hpp"
 
 int main(int argc, char** argv) { return esc::cli::run(argc, argv); }

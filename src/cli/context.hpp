@@ -10,6 +10,7 @@
 #include "esc/config.hpp"
 #include "esc/store.hpp"
 #include "output.hpp"
+#include "run.hpp"
 
 namespace esc::cli {
 
@@ -82,8 +83,5 @@ std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv);
 
 // Makes the rest of the heap grow in transparent huge pages (memory.cpp).
 void heap_in_huge_pages();
-
-// The program: parse, run, map every failure to an exit code.
-int run(int argc, char** argv);
 
 }  // namespace esc::cli
