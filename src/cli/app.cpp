@@ -137,8 +137,8 @@ bool has_command(const CLI::App& app, const std::string& name) {
 }
 
 int fail(const std::string& message, const std::string& hint, Exit code) {
-  std::cerr << "esc: error: " << message << '\n';
-  if (!hint.empty()) std::cerr << "hint: " << hint << '\n';
+  std::cerr << fmt::format("esc: error: {}\n", message);
+  if (!hint.empty()) std::cerr << fmt::format("hint: {}\n", hint);
   return static_cast<int>(code);
 }
 

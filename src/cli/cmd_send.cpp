@@ -135,7 +135,7 @@ void run_send(const SendOptions& o, Context& ctx) {
   if (!delivered.empty()) msg += " Delivered: " + join(delivered, ", ") + ".";
   out.info(msg);
   if (!deferred.empty()) {
-    std::cerr << "esc: deferred, kept in the outbox: " << join(deferred, "; ") << '\n';
+    std::cerr << fmt::format("esc: deferred, kept in the outbox: {}\n", join(deferred, "; "));
     out.hint("`esc outbox retry` delivers it once the channel works again (cron-friendly)");
     ctx.exit_code = static_cast<int>(Exit::temp_fail);
   } else if (path->ack_within) {

@@ -91,15 +91,17 @@ Style Output::status_style(const std::string& s) const {
   return Style::none;
 }
 
+// Each line goes to stderr in one write: no other process's output lands
+// inside it, and a command's few lines cost a system call each.
 void Output::info(const std::string& m) const {
-  if (!quiet_) std::cerr << m << '\n';
+  if (!quiet_) std::cerr << fmt::format("{}\n", m);
 }
 
 void Output::hint(const std::string& m) const {
-  if (!quiet_) std::cerr << "hint: " << m << '\n';
+  if (!quiet_) std::cerr << fmt::format("hint: {}\n", m);
 }
 
-void Output::warn(const std::string& m) const { std::cerr << "esc: warning: " << m << '\n'; }
+void Output::warn(const std::string& m) const { std::cerr << fmt::format("esc: warning: {}\n", m); }
 
 std::vector<std::size_t> Output::fit(const std::vector<Column>& columns, std::vector<std::size_t> w) const {
   const size_t n = columns.size();
