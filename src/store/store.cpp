@@ -558,12 +558,13 @@ struct Store::Impl {
 
   // Commits go to the WAL without an fsync, and the WAL is not copied into
   // the database when esc exits: a command that writes a few pages waits
-  // for no disk. But the first esc to open the log after that reads the
-  // whole WAL again, so the one that leaves it past kCheckpointFrames
-  // copies it into the database and empties it (fsyncs included), unless a
-  // reader holds it. The WAL stays under about a megabyte plus one command's
-  // writes; SQLite's own automatic checkpoint is replaced by this.
-  static constexpr int kCheckpointFrames = 256;
+  // for no disk. But every esc that opens the log after that reads the
+  // whole WAL again (3 us a page), so the one that leaves it past
+  // kCheckpointFrames copies it into the database (fsyncs included),
+  // unless a reader holds it, and starts the WAL afresh. The WAL stays
+  // under half a megabyte plus one command's writes; SQLite's own automatic
+  // checkpoint is replaced by this.
+  static constexpr int kCheckpointFrames = 128;
   int wal_frames = 0;
   static int on_commit(void* self, sqlite3*, const char*, int frames) {
     static_cast<Impl*>(self)->wal_frames = frames;
@@ -573,7 +574,19 @@ struct Store::Impl {
     if (wal_frames < kCheckpointFrames) return;
     sqlite3* h = db.getHandle();
     sqlite3_busy_timeout(h, 200);
-    sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    int in_wal = -1, copied = -2;
+    if (sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_RESTART, &in_wal, &copied) != SQLITE_OK ||
+        copied != in_wal)
+      return;
+    // Every page is in the database now, but the WAL's frames stay valid
+    // until a writer starts the WAL again from its first frame, so the next
+    // esc would still read them all. Writing one page, the schema version
+    // as it is, starts it now: a new header, with one sync, over the old
+    // frames. Truncating the file instead costs more here (an ftruncate of
+    // synced blocks, then a sync for the next writer's header).
+    static const std::string restart = fmt::format("BEGIN IMMEDIATE; PRAGMA user_version = {}; COMMIT", schema::kCount);
+    if (sqlite3_exec(h, restart.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK && !sqlite3_get_autocommit(h))
+      sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
   SQLite::Statement& cached(const char* sql) {
