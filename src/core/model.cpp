@@ -1,6 +1,7 @@
 #include "esc/model.hpp"
 
 #include <pwd.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -167,10 +168,14 @@ const std::vector<std::string>& hypothesis_states() {
 }
 
 std::string new_uuid() {
+  // Seeded once a process from the kernel (a seed_seq over the generator's
+  // whole state cost more than the rest of a UUID many times over).
   static std::mt19937_64 rng = [] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(::getpid())};
-    return std::mt19937_64(seq);
+    std::uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed))
+      seed = std::random_device{}() ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
+             static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    return std::mt19937_64(seed);
   }();
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
