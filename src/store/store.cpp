@@ -584,8 +584,10 @@ struct Store::Impl {
     // as it is, starts it now: a new header, with one sync, over the old
     // frames. Truncating the file instead costs more here (an ftruncate of
     // synced blocks, then a sync for the next writer's header).
-    static const std::string restart = fmt::format("BEGIN IMMEDIATE; PRAGMA user_version = {}; COMMIT", schema::kCount);
-    if (sqlite3_exec(h, restart.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK && !sqlite3_get_autocommit(h))
+    char restart[64];  // no allocation in a destructor
+    *fmt::format_to_n(restart, sizeof restart - 1, "BEGIN IMMEDIATE; PRAGMA user_version = {}; COMMIT", schema::kCount)
+         .out = '\0';
+    if (sqlite3_exec(h, restart, nullptr, nullptr, nullptr) != SQLITE_OK && !sqlite3_get_autocommit(h))
       sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
