@@ -443,7 +443,8 @@ int wal_frames_in_use(const fs::path& wal) {
 
 }  // namespace
 
-TEST_CASE("a small change stays in the WAL at exit; a large one is copied into the database and the WAL started afresh") {
+TEST_CASE(
+    "a small change stays in the WAL at exit; a large one is copied into the database and the WAL started afresh") {
   TempDir dir;
   auto db = dir.path / "esc.db";
   auto wal = fs::path(db.string() + "-wal");
