@@ -574,9 +574,9 @@ struct Store::Impl {
     if (wal_frames < kCheckpointFrames) return;
     sqlite3* h = db.getHandle();
     sqlite3_busy_timeout(h, 200);
-    int in_wal = -1, copied = -2;
+    int in_wal = 0, copied = 0;
     if (sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_RESTART, &in_wal, &copied) != SQLITE_OK ||
-        copied != in_wal)
+        copied < in_wal)
       return;
     // Every page is in the database now, but the WAL's frames stay valid
     // until a writer starts the WAL again from its first frame, so the next
