@@ -4,13 +4,15 @@
 // Small on purpose: a child's peak memory counts the memory of the process
 // that started it, until exec.
 //
-//   timer RUNS WARMUP STDIN STDOUT STDERR [--remove PATH] [--beside N FLOOR...] -- ARGV...
+//   timer RUNS WARMUP STDIN STDOUT STDERR [--remove PATH] -- ARGV...
 //
-// STDOUT and STDERR are truncated before each run. With --remove, PATH,
-// PATH-wal and PATH-shm are removed before each run. With --beside, the N
-// words after it are a second command (the floor) run before each run of
-// the first, warm-up included, with its output thrown away; its timed runs
-// are printed too, each line starting with "floor ".
+// STDOUT is truncated before each run. The command's stderr is a pipe that
+// the timer reads, as a terminal or `2>&1 | ...` would be; what the last run
+// printed there is written to STDERR at the end. (A file truncated before
+// each run cost the runs after it disk work: ext4 writes such a file back
+// when it is closed.) With --remove, PATH, PATH-wal and PATH-shm are
+// removed before each run.
+#include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -21,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 extern char** environ;
 
@@ -39,17 +42,32 @@ struct Sample {
   int code = 0;
 };
 
-// One run of argv (null-terminated); false when it cannot be started.
-bool run(char** argv, const char* in, const char* out, const char* err, Sample& s) {
+// One run of argv (null-terminated), its stderr into `err`; false when it
+// cannot be started.
+bool run(char** argv, const char* in, const char* out, std::string& err, Sample& s) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    std::perror("timer: pipe");
+    return false;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 2);
   const long long t0 = now_ns();
   pid_t pid;
   const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
+  close(pipe_fds[1]);
+  err.clear();
+  if (rc == 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0) err.append(buf, static_cast<std::size_t>(n));
+  }
+  close(pipe_fds[0]);
   if (rc != 0) {
     std::perror("timer: spawn");
     return false;
@@ -68,16 +86,13 @@ bool run(char** argv, const char* in, const char* out, const char* err, Sample& 
   return true;
 }
 
-void print(const char* tag, const Sample& s) {
-  std::printf("%s%lld %ld %lld %d\n", tag, s.ns, s.kib, s.cpu_ns, s.code);
-}
+void print(const Sample& s) { std::printf("%lld %ld %lld %d\n", s.ns, s.kib, s.cpu_ns, s.code); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 8) {
-    std::fprintf(stderr,
-                 "usage: timer RUNS WARMUP STDIN STDOUT STDERR [--remove PATH] [--beside N FLOOR...] -- ARGV...\n");
+    std::fprintf(stderr, "usage: timer RUNS WARMUP STDIN STDOUT STDERR [--remove PATH] -- ARGV...\n");
     return 64;
   }
   const int runs = std::atoi(argv[1]);
@@ -91,21 +106,10 @@ int main(int argc, char** argv) {
     remove = argv[i + 1];
     i += 2;
   }
-  char** floor = nullptr;
-  if (i + 1 < argc && std::strcmp(argv[i], "--beside") == 0) {
-    const int n = std::atoi(argv[i + 1]);
-    if (n < 1 || i + 2 + n >= argc) {
-      std::fprintf(stderr, "timer: --beside N takes N words\n");
-      return 64;
-    }
-    floor = argv + i + 2;
-    i += 2 + n;
-  }
   if (i >= argc || std::strcmp(argv[i], "--") != 0 || i + 1 >= argc) {
     std::fprintf(stderr, "timer: expected -- ARGV...\n");
     return 64;
   }
-  argv[i] = nullptr;  // ends the floor's words
   char** child = argv + i + 1;
   char rm[3][4096];
   if (remove) {
@@ -113,20 +117,26 @@ int main(int argc, char** argv) {
     std::snprintf(rm[1], sizeof rm[1], "%s-wal", remove);
     std::snprintf(rm[2], sizeof rm[2], "%s-shm", remove);
   }
+  std::string last_err;
+  int code = 0;
   for (int n = 0; n < warmup + runs; ++n) {
     Sample s;
-    if (floor) {
-      if (!run(floor, in, "/dev/null", "/dev/null", s)) return 70;
-      const bool failed = s.code != 0;
-      if (n >= warmup || failed) print("floor ", s);
-      if (failed) break;
-    }
     if (remove)
       for (auto& p : rm) unlink(p);
-    if (!run(child, in, out, err, s)) return 70;
+    if (!run(child, in, out, last_err, s)) {
+      code = 70;
+      break;
+    }
     const bool failed = s.code != 0 && s.code != 1;  // the caller decides whether 1 is a failure
-    if (n >= warmup || failed) print("", s);
+    if (n >= warmup || failed) print(s);
     if (failed) break;
   }
-  return 0;
+  if (FILE* f = std::fopen(err, "w")) {
+    std::fwrite(last_err.data(), 1, last_err.size(), f);
+    std::fclose(f);
+  } else {
+    std::perror("timer: stderr file");
+    code = 70;
+  }
+  return code;
 }
