@@ -17,15 +17,17 @@ esc_install_packages() {
 # What building esc needs. libcurl4 (libcurl.so.4, which libcurl4-openssl-dev
 # also brings) is named on its own: esc loads it with dlopen when a network
 # channel delivers, so nothing links it and no tool would find it missing.
+# binutils (which g++ brings too) has GNU gold, which lays out the code the
+# commands run together (CMakeLists.txt).
 ESC_BUILD_PACKAGES=(
-  g++ cmake ninja-build pkg-config
+  g++ binutils cmake ninja-build pkg-config
   libcli11-dev libsqlitecpp-dev libsqlite3-dev libfmt-dev libtoml11-dev
   libcurl4-openssl-dev libcurl4 nlohmann-json3-dev libhowardhinnant-date-dev
 )
 
 # What the tests need besides: doctest, Debian's Python with aiosmtpd for
 # the SMTP server, real shells for completions, mandoc for the man pages,
-# sqlite3 for the benchmark floor, binutils for readelf.
+# sqlite3 for the benchmark floor, binutils for readelf and nm.
 ESC_TEST_PACKAGES=(
   doctest-dev python3 python3-aiosmtpd bash-completion zsh fish mandoc sqlite3 util-linux binutils
 )
