@@ -563,8 +563,12 @@ struct Store::Impl {
   // kCheckpointFrames copies it into the database (fsyncs included),
   // unless a reader holds it, and starts the WAL afresh. The WAL stays
   // under half a megabyte plus one command's writes; SQLite's own automatic
-  // checkpoint is replaced by this.
+  // checkpoint is replaced by this. SQLite writes a WAL started afresh over
+  // the old file rather than shrink it, so a command that wrote more (an
+  // import) would leave a file as large as what it wrote for good: the
+  // start cuts it back to kWalFileLimit (journal_size_limit).
   static constexpr int kCheckpointFrames = 128;
+  static constexpr int kWalFileLimit = 4 << 20;
   int wal_frames = 0;
   static int on_commit(void* self, sqlite3*, const char*, int frames) {
     static_cast<Impl*>(self)->wal_frames = frames;
@@ -583,9 +587,12 @@ struct Store::Impl {
     // esc would still read them all. Writing one page, the schema version
     // as it is, starts it now: a new header, with one sync, over the old
     // frames. Truncating the file instead costs more here (an ftruncate of
-    // synced blocks, then a sync for the next writer's header).
-    char restart[64];  // no allocation in a destructor
-    *fmt::format_to_n(restart, sizeof restart - 1, "BEGIN IMMEDIATE; PRAGMA user_version = {}; COMMIT", schema::kCount)
+    // synced blocks, then a sync for the next writer's header); it is cut
+    // only past kWalFileLimit.
+    char restart[128];  // no allocation in a destructor
+    *fmt::format_to_n(restart, sizeof restart - 1,
+                      "PRAGMA journal_size_limit = {}; BEGIN IMMEDIATE; PRAGMA user_version = {}; COMMIT",
+                      kWalFileLimit, schema::kCount)
          .out = '\0';
     if (sqlite3_exec(h, restart, nullptr, nullptr, nullptr) != SQLITE_OK && !sqlite3_get_autocommit(h))
       sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -479,6 +479,30 @@ TEST_CASE(
   CHECK(s.integrity_check() == "ok");
 }
 
+TEST_CASE("a change larger than 4 MiB leaves no WAL file larger than that behind") {
+  TempDir dir;
+  auto db = dir.path / "esc.db";
+  auto wal = fs::path(db.string() + "-wal");
+  Case c = make_case("Import", t0);
+  {
+    Store s = Store::open(db);
+    s.write([&] {
+      s.insert_case(c);
+      for (int i = 0; i < 400; ++i) {  // about 6.5 MiB of text
+        Entry e = make_entry(c.id, "note", std::to_string(i) + std::string(16 << 10, 'x'), t0);
+        s.insert_entry(e);
+      }
+    });
+  }
+  // SQLite writes a WAL started afresh over the old file; without the limit
+  // the file would stay as large as the change.
+  CHECK(fs::file_size(wal) <= std::uintmax_t{4} << 20);
+  CHECK(wal_frames_in_use(wal) == 1);
+  Store s = Store::open(db);
+  CHECK(s.entries(c.id).size() == 400);
+  CHECK(s.integrity_check() == "ok");
+}
+
 TEST_CASE("updating a case writes the columns that changed, and every one of them") {
   TempDir dir;
   auto db = dir.path / "esc.db";
