@@ -17,8 +17,6 @@ esc_install_packages() {
 # What building esc needs. libcurl4 (libcurl.so.4, which libcurl4-openssl-dev
 # also brings) is named on its own: esc loads it with dlopen when a network
 # channel delivers, so nothing links it and no tool would find it missing.
-# binutils (which g++ brings too) has GNU gold, which lays out the code the
-# commands run together (CMakeLists.txt).
 ESC_BUILD_PACKAGES=(
   g++ binutils cmake ninja-build pkg-config
   libcli11-dev libsqlitecpp-dev libsqlite3-dev libfmt-dev libtoml11-dev

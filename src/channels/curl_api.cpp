@@ -10,6 +10,7 @@ namespace esc {
 
 namespace {
 
+#ifndef ESC_LINK_CURL
 constexpr const char* kLibcurl = "libcurl.so.4";
 
 // dlerror() names the file ("libcurl.so.4: cannot open shared object file: ...").
@@ -29,11 +30,16 @@ void bind(void* lib, const char* name, Fn& fn) {
   }
   fn = reinterpret_cast<Fn>(sym);
 }
+#endif
 
 struct Loaded {
   CurlApi api{};
 
   Loaded() {
+#ifdef ESC_LINK_CURL
+    api = {curl_global_init,  curl_global_cleanup, curl_easy_init,     curl_easy_setopt,   curl_easy_perform,
+           curl_easy_getinfo, curl_easy_cleanup,   curl_easy_strerror, curl_slist_append, curl_slist_free_all};
+#else
     void* lib = ::dlopen(kLibcurl, RTLD_NOW | RTLD_LOCAL);
     if (!lib) throw load_error(::dlerror());
     bind(lib, "curl_global_init", api.global_init);
@@ -47,6 +53,7 @@ struct Loaded {
     bind(lib, "curl_slist_append", api.slist_append);
     bind(lib, "curl_slist_free_all", api.slist_free_all);
     // Never closed: libcurl and what it loaded stay until the process ends.
+#endif
     api.global_init(CURL_GLOBAL_DEFAULT);
   }
   ~Loaded() { api.global_cleanup(); }

@@ -26,10 +26,7 @@ std::filesystem::path Context::db_path() {
 }
 
 Store& Context::store() {
-  if (!store_) {
-    heap_in_huge_pages();
-    store_ = Store::open(db_path());
-  }
+  if (!store_) store_ = Store::open(db_path());
   return *store_;
 }
 

@@ -81,7 +81,4 @@ Invocation read_invocation(const CLI::App& root, int argc, char** argv);
 // needs it.
 std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv);
 
-// Makes the rest of the heap grow in transparent huge pages (memory.cpp).
-void heap_in_huge_pages();
-
 }  // namespace esc::cli

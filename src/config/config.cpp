@@ -14,7 +14,6 @@
 #include <sstream>
 #include <toml.hpp>
 
-#include "config_cache.hpp"
 #include "esc/error.hpp"
 #include "esc/model.hpp"
 #include "esc/text.hpp"
@@ -664,7 +663,6 @@ Config load_config(const std::string& flag) {
                       "run `esc init` to write one, or check --config / $ESC_CONFIG");
     return default_config();
   }
-  if (auto kept = cached_config(path)) return std::move(*kept);
   std::vector<ConfigProblem> problems;
   Config cfg = parse_config(path, problems);
   if (!problems.empty()) {
@@ -673,7 +671,6 @@ Config load_config(const std::string& flag) {
                            : "run `esc config check` after fixing it";
     throw config_error(problems.front().str(), hint);
   }
-  keep_config(path, cfg);
   return cfg;
 }
 
