@@ -21,6 +21,7 @@ ESC_BUILD_PACKAGES=(
   g++ binutils cmake ninja-build pkg-config
   libcli11-dev libsqlitecpp-dev libsqlite3-dev libfmt-dev libtoml11-dev
   libcurl4-openssl-dev libcurl4 nlohmann-json3-dev libhowardhinnant-date-dev
+  libpcre2-dev libedit-dev libpq-dev
 )
 
 # What the tests need besides: doctest, Debian's Python with aiosmtpd for
@@ -28,4 +29,5 @@ ESC_BUILD_PACKAGES=(
 # sqlite3 for the benchmark floor, binutils for readelf and nm.
 ESC_TEST_PACKAGES=(
   doctest-dev python3 python3-aiosmtpd bash-completion zsh fish mandoc sqlite3 util-linux binutils
+  postgresql dovecot-imapd openssl chromium
 )

@@ -12,6 +12,7 @@ namespace esc {
 struct ItemResult {
   std::string key;
   std::string question;
+  std::string prompt;  // what the walk in `esc check` asks for
   std::vector<std::string> kinds;
   bool required = true;
   int entries = 0;  // entries (or triggers) that meet it
@@ -26,7 +27,8 @@ struct Readiness {
 };
 
 // Evaluates the checklist. A trigger on the case meets a "trigger" item; a
-// refuted hypothesis meets nothing (it is no longer a hypothesis to offer).
+// refuted hypothesis meets nothing (it is no longer a hypothesis to offer),
+// nor does a struck entry.
 Readiness evaluate(const std::vector<ChecklistItem>& checklist, const Case& c, const std::vector<Entry>& entries);
 
 nlohmann::json to_json(const Readiness& r);

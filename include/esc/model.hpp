@@ -10,9 +10,52 @@
 
 namespace esc {
 
+// The domain's words are enums inside esc; their names (`to_string`, the
+// `parse_*` functions) are what the database, JSON and the command line
+// carry, and are converted only there.
+
 enum class Status { open, escalated, resolved };
 std::string_view to_string(Status s);
 std::optional<Status> parse_status(std::string_view s);
+
+enum class EntryKind {
+  // written by the engineer
+  fact,
+  diagnostic,
+  step,
+  contact,
+  hypothesis,
+  impact,
+  outcome,
+  notice,
+  heads_up,
+  update,
+  note,
+  // written by esc itself
+  escalated,
+  acknowledged,
+  delivery,
+  resolved,
+  reopened,
+  review,
+  correction,
+  snoozed,
+  taken,
+  reply,
+  resolved_upstream,
+};
+std::string_view to_string(EntryKind k);
+std::optional<EntryKind> parse_entry_kind(std::string_view s);
+bool is_user_kind(EntryKind k);
+std::string_view describe(EntryKind k);
+// The kinds an engineer writes, in the order help lists them.
+const std::vector<EntryKind>& user_entry_kinds();
+std::vector<std::string> user_entry_kind_names();
+// Kinds that are the client hearing from us: contact, notice, update.
+bool is_client_contact(EntryKind k);
+
+// A hypothesis is unconfirmed, confirmed or refuted.
+const std::vector<std::string>& hypothesis_states();
 
 struct Case {
   std::int64_t id = 0;
@@ -25,25 +68,34 @@ struct Case {
   std::vector<std::string> triggers;
   std::vector<std::string> tags;
   std::string engineer;
+  std::string engineer_email;
   Time created_at{};
   Time updated_at{};
   std::optional<Time> resolved_at;
   std::optional<int> csat;
   bool unnecessary = false;
+  std::optional<Time> snoozed_until;
+  std::string snooze_reason;
 };
 
 // A timeline entry. `state` qualifies some kinds: a hypothesis is
 // unconfirmed, confirmed or refuted; a review entry is worked, improve or
-// lesson. Empty for the other kinds.
+// lesson. Empty for the other kinds. A struck entry is kept, shown struck,
+// and left out of summaries and the checklist.
 struct Entry {
   std::int64_t id = 0;
   std::string uuid;
   std::int64_t case_id = 0;
-  std::string kind;
+  EntryKind kind = EntryKind::note;
   std::string text;
   std::string state;
   Time at{};
   std::string author;
+  std::string source;     // where sync found it ("jira ENG-12", "e-mail"); empty when typed here
+  std::string remote_id;  // its id there, so that sync records it once
+  std::optional<Time> struck_at;
+  std::string struck_by, struck_reason;
+  bool struck() const { return struck_at.has_value(); }
 };
 
 struct Escalation {
@@ -53,15 +105,21 @@ struct Escalation {
   int level = 1;
   std::string path;
   Time at{};
+  std::string sent_by;
   bool forced = false;  // sent with --force although not ready
   std::string force_reason;
+  std::string again_reason;  // sent with --again while the last one was unanswered
+  std::string note;          // why it is sent now (--note)
   std::string subject;
   std::string snapshot;  // the summary as JSON, redacted, as it was sent
   std::optional<Time> acked_at;
   std::string acked_by;
 };
 
-enum class DeliveryStatus { pending, delivered, dropped };
+// pending: queued, tried again by `esc outbox retry`; delivered; failed:
+// refused for good (a bad URL, a missing secret, HTTP 4xx), needs a
+// person, retried only by `esc outbox retry ID`; dropped by hand.
+enum class DeliveryStatus { pending, delivered, failed, dropped };
 std::string_view to_string(DeliveryStatus s);
 std::optional<DeliveryStatus> parse_delivery_status(std::string_view s);
 
@@ -77,6 +135,10 @@ struct Delivery {
   Time created_at{};
   std::optional<Time> next_attempt_at;
   std::optional<Time> delivered_at;
+  std::string remote_key;  // the ticket it made (ENG-4411, #12), when the channel makes one
+  std::string remote_url;
+  std::string sync_cursor;  // what `esc sync` has seen of it, opaque to all but the channel
+  bool imported = false;    // history from another log: never sent from this one
 };
 
 // The whole record of one case, as export writes and import reads it.
@@ -87,18 +149,6 @@ struct CaseRecord {
   std::vector<Delivery> deliveries;
 };
 
-// Entry kinds an engineer writes, and those esc writes itself.
-const std::vector<std::string>& user_entry_kinds();
-const std::vector<std::string>& system_entry_kinds();
-bool is_user_kind(std::string_view kind);
-bool is_entry_kind(std::string_view kind);
-std::string_view describe_kind(std::string_view kind);
-
-// Kinds that are the client hearing from us: contact, notice, update.
-bool is_client_contact(std::string_view kind);
-
-const std::vector<std::string>& hypothesis_states();
-
 // The longest the client went without word from us between an escalation
 // at `start` and `end` (its resolution, or now). The last contact at or
 // before `start` (the notice) starts the clock, else `start` does; every
@@ -106,37 +156,13 @@ const std::vector<std::string>& hypothesis_states();
 // `contacts` is in time order.
 Seconds longest_silence(Time start, Time end, const std::vector<Time>& contacts);
 
-// What `esc stats` and `esc due` need of a case's escalations, kept with the
-// case so that metrics over years of cases, and follow-up, read one narrow
-// index.
-struct EscalationFacts {
-  std::optional<Time> first_at;        // the earliest escalation
-  std::optional<Time> first_acked_at;  // of the first one (lowest level)
-  std::string first_path;
-  bool forced = false;  // any escalation sent not ready
-  // For an escalated case: longest_silence() from the first escalation to
-  // the resolution; not yet resolved, to the last contact, and the time
-  // since then is added when it is measured (silence_by()).
-  std::optional<Seconds> silence;
-  // When the client last heard from us, escalated or not.
-  std::optional<Time> last_contact;
-  // The newest escalation, the one `due` follows up: the highest level (the
-  // latest of those). Its id, level, path, time and acknowledgement only.
-  std::optional<Escalation> latest;
-};
-
-// The longest the client of an escalated case not yet resolved has waited
-// for news by `now`: longest_silence(first escalation, now, contacts).
-Seconds silence_by(const EscalationFacts& f, Time now);
-
-// `escalations` in any order, `contacts` (client contact times) in time order.
-EscalationFacts escalation_facts(const Case& c, const std::vector<Escalation>& escalations,
-                                 const std::vector<Time>& contacts);
-
 // A new UUID, version 7 (RFC 9562): the time in milliseconds, then 74
-// random bits. Time-ordered, so the rows made in one session sit side by
-// side in the UUID indexes instead of landing on random pages of them.
+// random bits, so that the rows made in one session sit side by side in
+// the UUID indexes.
 std::string new_uuid();
+
+// A random token for claims (128 bits, hex).
+std::string new_token();
 
 // The engineer's name when the config names none: $USER, else the login.
 std::string default_engineer_name();

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -9,15 +8,37 @@
 #include <vector>
 
 #include "esc/config.hpp"
-#include "esc/store.hpp"
+#include "esc/model.hpp"
 
 namespace esc {
+
+// One case as `esc stats` reads it: the case's own figures, its
+// escalations in level order and when its client heard from us.
+struct StatsCase {
+  std::int64_t id = 0;
+  Time created_at{};
+  std::optional<Time> resolved_at;
+  std::optional<int> csat;
+  bool unnecessary = false;
+  std::string severity, engineer, customer;
+  std::vector<std::string> triggers;
+  struct Escalation {
+    int level = 1;
+    std::string path;
+    Time at{};
+    std::optional<Time> acked_at;
+    bool forced = false;
+  };
+  std::vector<Escalation> escalations;
+  std::vector<Time> contacts;  // in time order
+};
 
 struct Durations {
   int count = 0;
   std::optional<Seconds> median;  // mean of the two middle values for an even count
   std::optional<Seconds> p90;     // nearest rank
 };
+Durations durations(std::vector<std::int32_t> seconds);
 
 struct StatsGroup {
   std::string group;  // "all", or the month / engineer / path / ... value
@@ -33,50 +54,38 @@ struct StatsGroup {
   std::optional<double> csat_mean() const;
 };
 
-Durations durations(std::vector<Seconds> v);
+// The groupings `--by` takes.
+enum class StatsBy { none, month, engineer, path, trigger, severity, customer };
+std::optional<StatsBy> parse_stats_by(std::string_view s);
+std::string_view to_string(StatsBy by);
 
-// Whether the client of an escalated case heard from us at least every
-// `every`, from the escalation to its resolution (or now).
-bool client_kept_informed(const StatsRow& r, Seconds every, Time now);
+// The month (local time, as the engineer reads a calendar) of a time: "2026-11".
+std::string month_of(Time t);
 
-// Groups: "" (one group, "all"), month, engineer, path, trigger, severity,
-// customer. A case with several triggers counts once in each. Rows are
-// added one at a time (Store::stats streams them), so that memory holds
-// the groups and the durations of escalated cases, not the cases.
+// The figures of each group, from cases added one at a time (the store
+// streams them): memory holds the groups and the escalated cases'
+// durations, not the cases. A case counts in the group of its month
+// (opened), engineer, customer or severity; in each of its triggers; and
+// in each path it was escalated to. Time to acknowledge counts every
+// acknowledged escalation, at any level; the others count each escalated
+// case once: to escalate (opening to first escalation), to resolve (first
+// escalation to resolution), sent unprepared (any forced escalation),
+// client kept informed (never silent longer than client_update_every
+// between the first escalation and the resolution, or now).
 class StatsBuilder {
  public:
-  StatsBuilder(std::string by, const Config& cfg, Time now);
+  StatsBuilder(StatsBy by, const Config& cfg, Time now);
   ~StatsBuilder();
-  // A case: it counts, and so does its escalation if it has one.
-  void add(const StatsRow& r);
-  // Or in two parts (faster when grouping by nothing or by month, see
-  // Store::case_counts): cases counted in SQL, then the escalated ones.
-  void add_counts(const CaseCounts& c);
-  void add_escalation(const StatsRow& r);
-  // Or, for the months that lie wholly in the period (Store::escalated_stats):
-  // each month's escalated cases at once, then those of them not resolved.
-  void add_escalated_month(EscalatedMonth&& m);
-  void add_unresolved(const StatsRow& r);
+  void add(const StatsCase& c);
   std::vector<StatsGroup> finish();
 
  private:
   struct Acc;
   Acc& group(const std::string& key);
-  Acc& month(Time t);
-  Acc& all();
-  // Calls f with each group the case counts in (several for triggers).
-  void each_group(const StatsRow& r, const std::function<void(Acc&)>& f);
-  std::string by_;
+  StatsBy by_;
   const Config& cfg_;
   Time now_;
   std::map<std::string, std::unique_ptr<Acc>> groups_;
-  // Rows come in order of creation: the last month seen (year * 12 + month).
-  std::int64_t last_month_key_ = INT64_MIN;
-  Acc* last_month_ = nullptr;
-  Acc* all_ = nullptr;
 };
-
-std::vector<StatsGroup> compute_stats(const std::vector<StatsRow>& rows, const std::string& by, const Config& cfg,
-                                      Time now);
 
 }  // namespace esc

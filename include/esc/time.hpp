@@ -22,8 +22,9 @@ std::optional<Time> parse_rfc3339(std::string_view text);
 // "90s", "30m", "2h", "1d", "1w", "1h30m". Zero and negative are refused.
 std::optional<Seconds> parse_duration(std::string_view text);
 
-// A point in time given on the command line: RFC 3339, a date
-// ("2026-11-01", midnight UTC), or a duration meaning that long before `now`.
+// A point in time given on the command line: RFC 3339; a local date or
+// time ("2026-11-01" is local midnight, "2026-11-01 10:00", "10:00" today,
+// "yesterday 14:00"); or a duration meaning that long before `now`.
 std::optional<Time> parse_when(std::string_view text, Time now);
 
 std::string format_rfc3339(Time t);             // 2026-11-22T10:00:00Z
@@ -34,10 +35,5 @@ std::string format_relative(Time t, Time now);  // 3h ago, in 20m, just now
 
 inline std::int64_t to_unix(Time t) { return t.time_since_epoch().count(); }
 inline Time from_unix(std::int64_t s) { return Time{Seconds{s}}; }
-// A duration in 32 bits, clamped (68 years either way): how `esc stats`
-// holds the durations of a million escalated cases.
-inline std::int32_t seconds32(Seconds s) {
-  return static_cast<std::int32_t>(std::clamp<std::int64_t>(s.count(), INT32_MIN, INT32_MAX));
-}
 
 }  // namespace esc

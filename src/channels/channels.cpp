@@ -1,65 +1,21 @@
 #include "esc/channels.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
 
 #include "channels_internal.hpp"
 #include "esc/error.hpp"
+#include "esc/files.hpp"
+#include "tickets.hpp"
 
 namespace esc {
-
-void write_file_atomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::string tmpl = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  int fd = ::mkstemp(name.data());
-  if (fd < 0) throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(name.data());
-      throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  // mkstemp makes the file 0600; give it the mode any new file gets here.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::fchmod(fd, 0666 & ~mask);
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(name.data());
-    throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
-  }
-  if (::close(fd) != 0 || ::rename(name.data(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(name.data());
-    throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
-  }
-  // The rename itself survives a crash once the folder is on disk.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
 
 namespace {
 
@@ -71,39 +27,63 @@ DeliveryResult deliver_stdout(const Payload& p) {
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   ::sigaction(SIGPIPE, &ignore, &previous);
-  std::cout << p.body << std::flush;
-  const bool ok = static_cast<bool>(std::cout);
+  std::size_t done = 0;
+  int err = 0;
+  while (done < p.body.size()) {
+    const ssize_t n = ::write(STDOUT_FILENO, p.body.data() + done, p.body.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
   ::sigaction(SIGPIPE, &previous, nullptr);
-  if (!ok) return {false, "standard output is closed (nobody read the summary)"};
-  return {true, {}};
+  if (err == EPIPE) return not_delivered("standard output is closed (nobody read the summary)");
+  if (err) return not_delivered(fmt::format("cannot write to standard output: {}", std::strerror(err)));
+  return delivered();
+}
+
+std::string file_path(const ChannelConfig& ch, const Summary& s, const std::string& key) {
+  const std::string ext = ch.format == "json" ? "json" : ch.format == "markdown" ? "md" : "txt";
+  return fmt::format("{}/esc-{}-{}.{}", expand_home(ch.dir), s.c.id, key, ext);
 }
 
 DeliveryResult deliver_file(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key) {
-  // The file is named by the delivery key, so a retry replaces rather than duplicates.
-  std::string dir = expand_home(ch.dir);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return {false, fmt::format("cannot create {}: {}", dir, ec.message())};
-  std::string ext = ch.format == "json" ? "json" : ch.format == "markdown" ? "md" : "txt";
-  std::string path = fmt::format("{}/esc-{}-{}.{}", dir, s.c.id, key, ext);
+  // Named by the delivery key, so that a retry replaces rather than
+  // duplicates; private to its owner, as the hand-over is.
   try {
-    write_file_atomically(path, p.body);
+    make_private_dir(expand_home(ch.dir));
+    write_file_atomically(file_path(ch, s, key), p.body);
   } catch (const Error& e) {
-    return {false, e.what()};
+    return not_delivered(e.what());
   }
-  return {true, {}};
+  return delivered();
 }
 
 }  // namespace
 
-DeliveryResult deliver(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key) {
+DeliveryResult deliver(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key,
+                       const Config& cfg) {
   if (ch.type == "stdout") return deliver_stdout(p);
   if (ch.type == "file") return deliver_file(ch, s, p, key);
-  if (ch.type == "command") return detail::deliver_command(ch, s, p, key);
-  if (ch.type == "smtp") return detail::deliver_smtp(ch, p);
+  if (ch.type == "command") return detail::deliver_command(ch, s, p, key, cfg);
+  if (ch.type == "smtp") return detail::deliver_smtp(ch, p, cfg.engineer_email);
   if (ch.type == "webhook") return detail::deliver_webhook(ch, p, key);
   if (ch.type == "pagerduty") return detail::deliver_pagerduty(ch, p);
-  return {false, fmt::format("unknown channel type \"{}\"", ch.type)};
+  if (ch.type == "jira" || ch.type == "github") return detail::deliver_ticket(ch, s, p, key);
+  return not_delivered(fmt::format("unknown channel type \"{}\"", ch.type), true);
+}
+
+std::optional<DeliveryResult> find_delivered(const ChannelConfig& ch, const Summary& s, const std::string& key) {
+  if (ch.type == "file") {
+    std::error_code ec;
+    if (std::filesystem::exists(file_path(ch, s, key), ec)) return delivered();
+    return not_delivered("");
+  }
+  // The ticket trackers search before every creation themselves
+  // (deliver_ticket); other channels cannot tell.
+  return std::nullopt;
 }
 
 }  // namespace esc

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -14,27 +15,55 @@
 
 namespace esc::detail {
 
-DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key) {
-  auto argv = command_argv(ch, s, key);
-  if (argv.empty()) return {false, "the command's argv is empty"};
+namespace {
+
+// The environment the command runs in: esc's own, without any variable a
+// channel names for a secret (the command needs none of them, and any
+// program it runs could leak them).
+std::vector<std::string> child_environment(const Config& cfg) {
+  const auto secrets = secret_variables(cfg);
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view var(*e);
+    const auto name = var.substr(0, var.find('='));
+    if (std::find(secrets.begin(), secrets.end(), name) == secrets.end()) env.emplace_back(var);
+  }
+  return env;
+}
+
+}  // namespace
+
+DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key,
+                               const Config& cfg) {
+  std::vector<std::string> argv;
+  try {
+    argv = command_argv(ch, s, key);
+  } catch (const std::invalid_argument& e) {
+    return not_delivered(e.what(), true);
+  }
+  if (argv.empty()) return not_delivered("the command's argv is empty");
+  std::vector<std::string> env = child_environment(cfg);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   int in[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return {false, "cannot create a pipe"};
+  if (::pipe2(in, O_CLOEXEC) != 0) return not_delivered("cannot create a pipe");
   if (::pipe2(err, O_CLOEXEC) != 0) {
     ::close(in[0]), ::close(in[1]);
-    return {false, "cannot create a pipe"};
+    return not_delivered("cannot create a pipe");
   }
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
   pid_t pid = ::fork();
-  if (pid < 0) return {false, "cannot start the command"};
+  if (pid < 0) return not_delivered("cannot start the command");
   if (pid == 0) {
     ::dup2(in[0], STDIN_FILENO);
     ::dup2(err[1], STDERR_FILENO);
     int devnull = ::open("/dev/null", O_WRONLY);
     if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);
     ::signal(SIGPIPE, SIG_DFL);
-    ::execvp(args[0], args.data());
+    ::execvpe(args[0], args.data(), envp.data());
     std::string m = fmt::format("cannot run {}: {}\n", argv[0], std::strerror(errno));
     (void)!::write(STDERR_FILENO, m.data(), m.size());
     ::_exit(127);
@@ -86,7 +115,7 @@ DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const 
   if (timed_out) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    return {false, fmt::format("{} timed out after {}", argv[0], format_duration(ch.timeout))};
+    return not_delivered(fmt::format("{} timed out after {}", argv[0], format_duration(ch.timeout)));
   }
   // stderr closed: wait for the exit, still within the timeout.
   for (;;) {
@@ -95,16 +124,16 @@ DeliveryResult deliver_command(const ChannelConfig& ch, const Summary& s, const 
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      return {false, fmt::format("{} timed out after {}", argv[0], format_duration(ch.timeout))};
+      return not_delivered(fmt::format("{} timed out after {}", argv[0], format_duration(ch.timeout)));
     }
     ::usleep(5000);
   }
   errors = trim(inert(errors));
   if (errors.size() > 500) errors = errors.substr(0, 500) + "…";
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, {}};
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return delivered();
   std::string how = WIFEXITED(status) ? fmt::format("exited with status {}", WEXITSTATUS(status))
                                       : fmt::format("was killed by signal {}", WTERMSIG(status));
-  return {false, errors.empty() ? fmt::format("{} {}", argv[0], how) : fmt::format("{} {}: {}", argv[0], how, errors)};
+  return not_delivered(errors.empty() ? fmt::format("{} {}", argv[0], how) : fmt::format("{} {}: {}", argv[0], how, errors));
 }
 
 }  // namespace esc::detail

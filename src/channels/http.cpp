@@ -1,13 +1,17 @@
+// HTTP(S) with libcurl: webhooks, PagerDuty, and the ticket trackers.
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "channels_internal.hpp"
 #include "curl_api.hpp"
-#include "esc/error.hpp"
+#include "esc/text.hpp"
 
 namespace esc::detail {
 
@@ -44,76 +48,182 @@ std::vector<std::string> url_secrets(const std::string& url) {
 
 namespace {
 
+struct Sink {
+  std::string* body;
+  bool overflow = false;
+};
+
 size_t collect(char* data, size_t size, size_t n, void* user) {
-  auto* s = static_cast<std::string*>(user);
-  if (s->size() < 4096) s->append(data, std::min(size * n, 4096 - s->size()));
+  auto* s = static_cast<Sink*>(user);
+  const size_t len = size * n;
+  if (s->body->size() + len > kMaxResponse) {
+    s->overflow = true;
+    return 0;  // stops the transfer: an answer this large is not one we asked for
+  }
+  s->body->append(data, len);
+  return len;
+}
+
+size_t header_line(char* data, size_t size, size_t n, void* user) {
+  auto* h = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * n);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos && h->size() < 200) {
+    std::string value = trim(line.substr(colon + 1));
+    if (value.size() > 4096) value.resize(4096);
+    (*h)[lower(trim(line.substr(0, colon)))] = value;
+  }
   return size * n;
 }
 
-// POSTs a JSON body; 2xx is success. Errors name only scheme://host/….
-DeliveryResult post_json(const std::string& url, const std::string& body, const std::vector<std::string>& headers,
-                         Seconds timeout, const std::vector<std::string>& secrets) {
+// The CA to verify against, when not the system's.
+std::string ca_file_of(const ChannelConfig& ch) {
+  if (!ch.ca_file.empty()) return expand_home(ch.ca_file);
+  for (const char* env : {"SSL_CERT_FILE", "CURL_CA_BUNDLE"})
+    if (const char* v = std::getenv(env); v && *v) return v;
+  return {};
+}
+
+bool permanent_curl_error(CURLcode rc) {
+  switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_REMOTE_ACCESS_DENIED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+HttpResponse http(const ChannelConfig& ch, const HttpRequest& r, const std::vector<std::string>& secrets) {
+  HttpResponse out;
+  const std::string where = mask_url(r.url);
+  if (auto why = webhook_url_problem(r.url, ch.allow_http); !why.empty()) {
+    // The URL may be a secret: say what is wrong without it.
+    out.error = fmt::format("{}: {}", where, why.find('"') == std::string::npos ? why : "the URL has no scheme");
+    out.permanent = true;
+    return out;
+  }
   CurlHandle h(nullptr, nullptr);
-  std::string error;
-  const CurlApi* api = start_curl(h, error, "HTTP");
-  if (!api) return {false, error};
+  const CurlApi* api = start_curl(h, out.error, "HTTP");
+  if (!api) return out;
   const CurlApi& c = *api;
   curl_slist* list = nullptr;
-  list = c.slist_append(list, "Content-Type: application/json; charset=utf-8");
-  for (const auto& hd : headers) list = c.slist_append(list, hd.c_str());
+  for (const auto& hd : r.headers) list = c.slist_append(list, hd.c_str());
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> guard(list, c.slist_free_all);
-  std::string response;
+  Sink sink{&out.body};
   char errbuf[CURL_ERROR_SIZE] = {0};
-  c.easy_setopt(h.get(), CURLOPT_URL, url.c_str());
+  const std::string ca = ca_file_of(ch);
+  c.easy_setopt(h.get(), CURLOPT_URL, r.url.c_str());
   c.easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  c.easy_setopt(h.get(), CURLOPT_CUSTOMREQUEST, r.method.c_str());
+  if (r.method == "GET") c.easy_setopt(h.get(), CURLOPT_HTTPGET, 1L);
+  if (r.method != "GET") {
+    c.easy_setopt(h.get(), CURLOPT_POSTFIELDS, r.body.c_str());
+    c.easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+  }
   c.easy_setopt(h.get(), CURLOPT_HTTPHEADER, list);
-  c.easy_setopt(h.get(), CURLOPT_POSTFIELDS, body.c_str());
-  c.easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  c.easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
-  c.easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(timeout.count(), 10) * 1000));
+  if (!r.user.empty()) {
+    c.easy_setopt(h.get(), CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    c.easy_setopt(h.get(), CURLOPT_USERNAME, r.user.c_str());
+    c.easy_setopt(h.get(), CURLOPT_PASSWORD, r.password.c_str());
+  }
+  c.easy_setopt(h.get(), CURLOPT_SSL_VERIFYPEER, 1L);
+  c.easy_setopt(h.get(), CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!ca.empty()) c.easy_setopt(h.get(), CURLOPT_CAINFO, ca.c_str());
+  c.easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
+  c.easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout.count() * 1000));
+  c.easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
+                static_cast<long>(std::min<long long>(ch.timeout.count(), 10) * 1000));
   c.easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
   c.easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, collect);
-  c.easy_setopt(h.get(), CURLOPT_WRITEDATA, &response);
+  c.easy_setopt(h.get(), CURLOPT_WRITEDATA, &sink);
+  c.easy_setopt(h.get(), CURLOPT_HEADERFUNCTION, header_line);
+  c.easy_setopt(h.get(), CURLOPT_HEADERDATA, &out.headers);
   c.easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
   c.easy_setopt(h.get(), CURLOPT_USERAGENT, "esc");
-  CURLcode rc = c.easy_perform(h.get());
-  const std::string where = mask_url(url);
+  const CURLcode rc = c.easy_perform(h.get());
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] ? errbuf : c.easy_strerror(rc);
-    if (rc == CURLE_OPERATION_TIMEDOUT) why = fmt::format("timed out after {}s", timeout.count());
-    return {false, scrub(fmt::format("{}: {}", where, why), secrets)};
+    if (rc == CURLE_OPERATION_TIMEDOUT) why = fmt::format("timed out after {}s", ch.timeout.count());
+    if (sink.overflow) why = fmt::format("the answer was larger than {} MiB", kMaxResponse >> 20);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION)
+      why = fmt::format("the server's certificate was refused ({}){}", why,
+                        ch.ca_file.empty() ? "; name its CA with ca_file if it is a private one" : "");
+    out.error = scrub(fmt::format("{}: {}", where, inert(why)), secrets);
+    out.permanent = permanent_curl_error(rc);
+    return out;
   }
-  long status = 0;
-  c.easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299) {
-    std::string snippet = response.substr(0, 200);
-    for (auto& ch : snippet)
-      if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-    return {false, scrub(fmt::format("{}: HTTP {}{}", where, status, snippet.empty() ? "" : ": " + snippet), secrets)};
+  c.easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &out.status);
+  return out;
+}
+
+DeliveryResult http_failure(const std::string& where, const HttpResponse& r, const std::vector<std::string>& secrets) {
+  DeliveryResult d;
+  if (!r.error.empty()) {
+    d.error = r.error;
+    d.permanent = r.permanent;
+    return d;
   }
-  return {true, {}};
+  std::string snippet = r.body.substr(0, 200);
+  for (auto& ch : snippet)
+    if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+  d.error = scrub(fmt::format("{}: HTTP {}{}", where, r.status, snippet.empty() ? "" : ": " + inert(snippet)), secrets);
+  d.permanent = r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 425 && r.status != 429;
+  if (r.status == 429 || r.status == 503) {
+    if (auto it = r.headers.find("retry-after"); it != r.headers.end()) {
+      const std::string& v = it->second;
+      if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 9) {
+        d.retry_after = Seconds{std::stoll(v)};
+      } else {
+        std::tm tm{};
+        if (strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
+          const auto at = from_unix(timegm(&tm));
+          const auto wait = at - std::chrono::floor<Seconds>(std::chrono::system_clock::now());
+          d.retry_after = std::max(Seconds{0}, std::chrono::duration_cast<Seconds>(wait));
+        }
+      }
+    }
+  }
+  return d;
+}
+
+namespace {
+
+DeliveryResult post_json(const ChannelConfig& ch, const std::string& url, const std::string& body,
+                         std::vector<std::string> headers, const std::vector<std::string>& secrets) {
+  headers.insert(headers.begin(), "Content-Type: application/json; charset=utf-8");
+  HttpRequest r{"POST", url, headers, body, {}, {}};
+  auto resp = http(ch, r, secrets);
+  if (resp.error.empty() && resp.status >= 200 && resp.status <= 299) return delivered();
+  return http_failure(mask_url(url), resp, secrets);
 }
 
 }  // namespace
 
 DeliveryResult deliver_webhook(const ChannelConfig& ch, const Payload& p, const std::string& key) {
-  auto url = read_secret(ch.url_env, ch.url_file);
-  if (!url)
-    return {false, ch.url_env.empty() ? fmt::format("the URL file {} is missing or empty", ch.url_file)
-                                      : fmt::format("${} is not set (it holds the webhook URL)", ch.url_env)};
-  return post_json(*url, p.body, {"Idempotency-Key: " + key}, ch.timeout, url_secrets(*url));
+  auto url = read_secret(ch.url_secret);
+  if (!url) {
+    return not_delivered(secret_problem(ch.url_secret, "the webhook URL"), true);
+  }
+  return post_json(ch, *url, p.body, {"Idempotency-Key: " + key}, url_secrets(*url));
 }
 
 DeliveryResult deliver_pagerduty(const ChannelConfig& ch, const Payload& p) {
-  auto routing_key = read_secret(ch.routing_key_env, ch.routing_key_file);
-  if (!routing_key)
-    return {false, ch.routing_key_env.empty()
-                       ? fmt::format("the routing key file {} is missing or empty", ch.routing_key_file)
-                       : fmt::format("${} is not set (it holds the routing key)", ch.routing_key_env)};
+  auto routing_key = read_secret(ch.routing_key);
+  if (!routing_key) {
+    return not_delivered(secret_problem(ch.routing_key, "the routing key"), true);
+  }
   auto body = nlohmann::json::parse(p.body);
   body["routing_key"] = *routing_key;
   const std::string url = ch.url.empty() ? "https://events.pagerduty.com/v2/enqueue" : ch.url;
-  return post_json(url, body.dump(), {}, ch.timeout, {*routing_key});
+  return post_json(ch, url, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}, {*routing_key});
 }
 
 }  // namespace esc::detail

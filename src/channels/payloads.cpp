@@ -208,13 +208,17 @@ std::string mask_url(const std::string& url) {
 }
 
 std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s, const std::string& key) {
-  // Each placeholder fills part of one argument; case text can never add an
-  // argument or reach a shell.
+  // Each placeholder fills part of one argument: case text can never add an
+  // argument or reach a shell. Before a "--", an argument that a filled
+  // value makes start with '-' would be read as an option: refused.
   std::vector<std::string> out;
   // The summary lists the escalations before this one.
   const std::string level = std::to_string(s.escalations.empty() ? 1 : s.escalations.back().level + 1);
-  for (const auto& arg : ch.argv) {
+  bool options_end = false;
+  for (std::size_t n = 0; n < ch.argv.size(); ++n) {
+    const std::string& arg = ch.argv[n];
     std::string a;
+    bool filled_first = false;
     for (size_t i = 0; i < arg.size(); ++i) {
       if (arg[i] == '{') {
         auto close = arg.find('}', i);
@@ -227,7 +231,7 @@ std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s,
           else if (name == "id")
             value = std::to_string(s.c.id);
           else if (name == "severity")
-            value = s.c.severity;
+            value = header_safe(s.c.severity);
           else if (name == "customer")
             value = header_safe(s.c.customer);
           else if (name == "ref")
@@ -239,6 +243,7 @@ std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s,
           else
             known = false;
           if (known) {
+            if (a.empty()) filled_first = true;
             a += value;
             i = close;
             continue;
@@ -247,6 +252,12 @@ std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s,
       }
       a += arg[i];
     }
+    if (n > 0 && !options_end && filled_first && a.starts_with("-"))
+      throw std::invalid_argument(fmt::format(
+          "argument {} of the command would start with '-' from the case's text (\"{}\"), and be read as an "
+          "option; put \"--\" before it in argv",
+          n, a.substr(0, 40)));
+    if (arg == "--") options_end = true;
     out.push_back(std::move(a));
   }
   return out;
@@ -254,78 +265,94 @@ std::vector<std::string> command_argv(const ChannelConfig& ch, const Summary& s,
 
 namespace {
 
-// Slack mrkdwn from the summary, in sections no longer than Slack allows.
-std::vector<std::string> slack_sections(const Summary& s) {
-  std::vector<std::string> out;
-  auto items = [&](const char* heading, const std::vector<SummaryItem>& v, bool numbered) {
-    if (v.empty()) return;
-    std::string t = fmt::format("*{}*\n", heading);
-    int n = 0;
-    for (const auto& i : v) {
-      std::string prefix = numbered ? fmt::format("{}. ", ++n) : "• ";
-      std::string state = i.kind == "hypothesis" ? fmt::format("_{}_ ", i.state.empty() ? "unconfirmed" : i.state) : "";
-      t += prefix + state + "`" + format_utc(i.at) + "` " + slack_escape(inert(i.text, true)) + "\n";
+// Cut to at most n bytes, on a UTF-8 boundary, with an ellipsis.
+std::string cap_text(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t cut = n - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  return s.substr(0, cut) + "…";
+}
+
+// An argument as a POSIX shell would need it quoted, for showing a command.
+std::string shell_quote(const std::string& a) {
+  if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") ==
+                        std::string::npos)
+    return a;
+  std::string out = "'";
+  for (char ch : a) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+// The largest cap on each entry's length (sections()' max_entry) with
+// which `render` gives what `fits` accepts: whole when it fits, else found
+// by halving, down to a floor where the head and tail still say something.
+template <class Render, class Fits>
+auto fitted(const Summary& s, Render render, Fits fits) {
+  auto whole = render(std::size_t{0});
+  if (fits(whole)) return whole;
+  std::size_t longest = 0;
+  for (const auto* v : {&s.impact, &s.outcome, &s.facts, &s.steps, &s.client, &s.hypotheses, &s.heads_up, &s.replies,
+                        &s.notes})
+    for (const auto& i : *v) longest = std::max(longest, i.text.size());
+  longest = std::max({longest, s.note.size(), s.forced_reason.size()});
+  std::size_t lo = 160, hi = longest;  // the answer is in [lo, hi)
+  auto best = render(lo);
+  if (!fits(best)) return best;
+  while (hi - lo > 16) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    auto p = render(mid);
+    if (fits(p)) {
+      lo = mid;
+      best = std::move(p);
+    } else {
+      hi = mid;
     }
-    out.push_back(t);
-  };
+  }
+  return best;
+}
+
+// Slack mrkdwn: a block for the header, then one per section (a section
+// longer than a block may hold continues in the next, at a line break).
+constexpr std::size_t kSlackBlockText = 2900;  // Slack's limit: 3000
+
+std::string slack_line(const Section& sec, const SectionLine& l, int n) {
+  std::string t = sec.numbered ? fmt::format("{}. ", n) : std::string("• ");
+  if (!l.label.empty()) t += "_" + slack_escape(inert(l.label)) + "_ ";
+  if (l.at) t += "`" + format_utc(*l.at) + "` ";
+  if (!l.by.empty()) t += "(" + slack_escape(inert(l.by)) + ") ";
+  return t + slack_escape(inert(l.text, true)) + "\n";
+}
+
+json slack_body(const Summary& s, std::size_t max_entry) {
+  json blocks = json::array();
+  blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", cap_text(inert(s.subject), 150)}}}});
   std::string head;
-  const Case& c = s.c;
-  auto row = [&](const char* label, const std::string& v) {
-    if (!v.empty()) head += fmt::format("*{}* {}\n", label, slack_escape(inert(v)));
-  };
-  row("Case:", fmt::format("#{}{}", c.id, c.ref.empty() ? "" : " (ref " + c.ref + ")"));
-  row("Customer:", c.customer);
-  row("Severity:", c.severity);
-  row("Engineer:", c.engineer);
-  row("Opened:",
-      fmt::format("{} ({} before this summary)", format_utc(c.created_at), format_duration(s.as_of - c.created_at)));
-  out.push_back(head);
-  if (!s.forced_reason.empty())
-    out.push_back("*Sent before the checklist was complete*\n" + slack_escape(inert(s.forced_reason)));
-  if (!s.why.empty()) {
-    std::string t = "*Why it is escalated*\n";
-    for (const auto& w : s.why) t += "• " + slack_escape(inert(w.text)) + "\n";
-    out.push_back(t);
-  }
-  items("Impact", s.impact, false);
-  items("Desired outcome", s.outcome, false);
-  items("Facts and diagnostic results", s.facts, false);
-  items("Steps already taken", s.steps, true);
-  items("Client interactions and what the client was told", s.client, false);
-  items("Hypothesis (unconfirmed: a suggestion, not a confirmed diagnosis)", s.hypotheses, false);
-  items("Notes", s.notes, false);
-  auto missing = s.readiness.missing(false);
-  if (!missing.empty()) {
-    std::string t = "*Still missing from the checklist*\n";
-    for (const auto* m : missing) t += "• " + slack_escape(m->key) + ": " + slack_escape(m->question) + "\n";
-    out.push_back(t);
-  }
-  // Slack caps a section's text at 3000 characters: longer ones are split,
-  // at a line break or else a space in the second half, never inside an
-  // escape such as "&amp;" or a UTF-8 sequence.
-  constexpr size_t kMax = 2900;
-  std::vector<std::string> capped;
-  for (auto& t : out) {
-    while (t.size() > kMax) {
-      size_t cut = t.rfind('\n', kMax);
-      if (cut == std::string::npos || cut < kMax / 2) {
-        size_t space = t.rfind(' ', kMax);
-        cut = space != std::string::npos && space >= kMax / 2 ? space : kMax;
+  for (const auto& [label, value] : header_rows(s)) head += fmt::format("*{}:* {}\n", label, slack_escape(inert(value)));
+  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", head}}}});
+  for (const auto& sec : sections(s, max_entry)) {
+    std::string t = "*" + slack_escape(sec.title) + "*\n";
+    int n = 0;
+    for (const auto& l : sec.lines) {
+      std::string line = slack_line(sec, l, ++n);
+      if (t.size() + line.size() > kSlackBlockText && t.size() > 0) {
+        blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", t}}}});
+        t = "*" + slack_escape(sec.title) + " (continued)*\n";
       }
-      if (size_t amp = t.rfind('&', cut - 1); amp != std::string::npos && cut - amp < 6) {
-        size_t semi = t.find(';', amp);
-        if (semi == std::string::npos || semi >= cut) cut = amp;
-      }
-      while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xc0) == 0x80) --cut;
-      if (cut == 0) cut = kMax;
-      capped.push_back(t.substr(0, cut));
-      size_t next = cut;
-      while (next < t.size() && (t[next] == '\n' || t[next] == ' ')) ++next;
-      t = t.substr(next);
+      t += line;
     }
-    if (!t.empty()) capped.push_back(t);
+    blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", t}}}});
   }
-  return capped;
+  return {{"text", slack_escape(inert(s.subject))}, {"blocks", blocks}};
+}
+
+bool slack_fits(const json& body) {
+  const auto& blocks = body.at("blocks");
+  if (blocks.size() > 50) return false;
+  for (const auto& b : blocks)
+    if (b.contains("text") && b["text"].value("type", "") == "mrkdwn" &&
+        b["text"]["text"].get_ref<const std::string&>().size() > 3000)
+      return false;
+  return true;
 }
 
 // @channel, @all and @here would notify everyone in Mattermost; a zero-width
@@ -367,14 +394,14 @@ std::string discord_text(const std::string& md) {
   return out;
 }
 
-std::string cap(const std::string& s, size_t n) {
-  if (s.size() <= n) return s;
-  size_t cut = n - 3;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
-  return s.substr(0, cut) + "…";
+// Markdown without its first line (the subject, which the card shows).
+std::string markdown_body(const Summary& s, std::size_t max_entry) {
+  std::string md = render_markdown(s, {72, max_entry});
+  auto first_break = md.find("\n\n");
+  return md.substr(first_break == std::string::npos ? 0 : first_break + 2);
 }
 
-json teams_card(const Summary& s) {
+json teams_card(const Summary& s, std::size_t max_entry) {
   json body = json::array();
   body.push_back({{"type", "TextBlock"},
                   {"text", markdown_escape(inert(s.subject))},
@@ -382,22 +409,22 @@ json teams_card(const Summary& s) {
                   {"size", "Medium"},
                   {"wrap", true}});
   json facts = json::array();
-  auto fact = [&](const char* t, const std::string& v) {
-    if (!v.empty()) facts.push_back({{"title", t}, {"value", markdown_escape(inert(v))}});
-  };
-  fact("Case", fmt::format("#{}", s.c.id));
-  fact("Ref", s.c.ref);
-  fact("Customer", s.c.customer);
-  fact("Severity", s.c.severity);
-  fact("Engineer", s.c.engineer);
-  fact("Opened", format_utc(s.c.created_at));
+  for (const auto& [label, value] : header_rows(s))
+    facts.push_back({{"title", label}, {"value", markdown_escape(inert(value))}});
   body.push_back({{"type", "FactSet"}, {"facts", facts}});
-  // The rest as one markdown block (Adaptive Cards render a markdown subset).
-  std::string md = render_markdown(s);
-  auto first_break = md.find("\n\n");
-  body.push_back({{"type", "TextBlock"},
-                  {"text", md.substr(first_break == std::string::npos ? 0 : first_break + 2)},
-                  {"wrap", true}});
+  // A block per section (Adaptive Cards render a markdown subset).
+  for (const auto& sec : sections(s, max_entry)) {
+    std::string md;
+    int n = 0;
+    for (const auto& l : sec.lines) {
+      md += sec.numbered ? fmt::format("{}. ", ++n) : std::string("- ");
+      if (!l.label.empty()) md += "*" + markdown_escape(inert(l.label)) + "* ";
+      if (l.at) md += "`" + format_utc(*l.at) + "`: ";
+      md += markdown_escape(inert(l.text)) + "\n";
+    }
+    body.push_back({{"type", "TextBlock"}, {"text", sec.title}, {"weight", "Bolder"}, {"wrap", true}});
+    body.push_back({{"type", "TextBlock"}, {"text", md}, {"wrap", true}});
+  }
   json card{{"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
             {"type", "AdaptiveCard"},
             {"version", "1.4"},
@@ -415,9 +442,40 @@ const char* pagerduty_severity(const std::string& sev) {
   return "info";
 }
 
+std::string dumped(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The e-mail: RFC 5322, From the engineer (the channel's address when it
+// names one), Reply-To the engineer, dated when it is sent.
+std::string email(const ChannelConfig& ch, const Summary& s, const std::string& key, const Sender& from, Time now) {
+  const std::string address = !ch.from.empty() ? ch.from : from.email;
+  std::string from_header = address;
+  if (!from.name.empty() && address.find('<') == std::string::npos)
+    from_header = fmt::format("\"{}\" <{}>", header_safe(from.name), header_safe(address));
+  std::string m;
+  m += "Date: " + date::format("%a, %d %b %Y %H:%M:%S +0000", now) + "\r\n";
+  m += "From: " + address_header(from_header) + "\r\n";
+  if (!from.email.empty()) {
+    const std::string reply = from.name.empty() ? from.email
+                                                : fmt::format("\"{}\" <{}>", header_safe(from.name),
+                                                              header_safe(from.email));
+    m += "Reply-To: " + address_header(reply) + "\r\n";
+  }
+  m += "To: " + address_list_header(ch.to) + "\r\n";
+  m += "Subject: " + rfc2047_subject(s.subject) + "\r\n";
+  m += "Message-ID: " + message_id(key, address) + "\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: text/plain; charset=utf-8\r\n";
+  m += "Content-Transfer-Encoding: quoted-printable\r\n";
+  m += fmt::format("X-Esc-Case: {}\r\n", s.c.id);
+  m += "\r\n";
+  m += quoted_printable(render_text(s));
+  return m;
+}
+
 }  // namespace
 
-Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::string& key, Time now) {
+Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::string& key, const Sender& from,
+                       Time now) {
   Payload p;
   const std::string fmt_name = ch.format.empty() ? "text" : ch.format;
   auto doc = [&]() -> std::string {
@@ -426,72 +484,89 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
     return render_text(s);
   };
   if (ch.type == "stdout") {
-    p = {"standard output", "text/plain", doc()};
+    p = {"standard output", fmt_name == "json" ? "application/json" : fmt_name == "markdown" ? "text/markdown"
+                                                                                             : "text/plain",
+         doc()};
   } else if (ch.type == "file") {
     p = {fmt::format("a new file in {}", ch.dir), "text/plain", doc()};
   } else if (ch.type == "command") {
-    p = {fmt::format("standard input of: {}", join(command_argv(ch, s, key), " ")), "text/plain", doc()};
-  } else if (ch.type == "smtp") {
-    std::string m;
-    m += "Date: " + date::format("%a, %d %b %Y %H:%M:%S +0000", now) + "\r\n";
-    m += "From: " + address_header(ch.from) + "\r\n";
-    m += "To: " + address_list_header(ch.to) + "\r\n";
-    m += "Subject: " + rfc2047_subject(s.subject) + "\r\n";
-    m += "Message-ID: " + message_id(key, ch.from) + "\r\n";
-    m += "MIME-Version: 1.0\r\n";
-    m += "Content-Type: text/plain; charset=utf-8\r\n";
-    m += "Content-Transfer-Encoding: quoted-printable\r\n";
-    m += fmt::format("X-Esc-Case: {}\r\n", s.c.id);
-    m += "\r\n";
-    m += quoted_printable(render_text(s));
-    p = {fmt::format("e-mail via {} to {}", mask_url(ch.url), join(ch.to, ", ")), "message/rfc822", m};
-  } else if (ch.type == "webhook") {
-    json body;
-    if (ch.format == "slack") {
-      json blocks = json::array();
-      blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", cap(inert(s.subject), 150)}}}});
-      for (const auto& sec : slack_sections(s))
-        blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", sec}}}});
-      // Slack takes at most 50 blocks: say so rather than drop the rest unseen.
-      if (blocks.size() > 50) {
-        const size_t left_out = blocks.size() - 49;
-        blocks.erase(blocks.begin() + 49, blocks.end());
-        blocks.push_back({{"type", "section"},
-                          {"text",
-                           {{"type", "mrkdwn"},
-                            {"text", fmt::format("_{} more part(s) of this summary did not fit in one Slack "
-                                                 "message: `esc summary {}` shows it all._",
-                                                 left_out, s.c.id)}}}});
-      }
-      body = {{"text", slack_escape(inert(s.subject))}, {"blocks", blocks}};
-    } else if (ch.format == "teams") {
-      body = teams_card(s);
-    } else if (ch.format == "mattermost") {
-      body = {{"text", cap(no_mentions(render_markdown(s)), 16000)}};
-    } else if (ch.format == "discord") {
-      body = {{"content", cap(no_mentions(discord_text(markdown_escape(inert(s.subject)))), 2000)},
-              {"embeds", json::array({{{"title", cap(inert(s.subject), 256)},
-                                       {"description", cap(discord_text(render_markdown(s)), 4096)}}})},
-              {"allowed_mentions", {{"parse", json::array()}}}};
-    } else {
-      body = to_json(s);
-      body["idempotency_key"] = key;
+    std::string shown;
+    try {
+      for (const auto& a : command_argv(ch, s, key)) shown += (shown.empty() ? "" : " ") + shell_quote(a);
+    } catch (const std::invalid_argument& e) {
+      shown = fmt::format("(refused: {})", e.what());
     }
-    p = {fmt::format("POST to the URL in {} ({})", ch.url_env.empty() ? ch.url_file : "$" + ch.url_env, ch.format),
-         "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
+    p = {fmt::format("standard input of: {}", shown), fmt_name == "json" ? "application/json" : "text/plain", doc()};
+  } else if (ch.type == "smtp") {
+    p = {fmt::format("e-mail via {} to {}", mask_url(ch.url), join(ch.to, ", ")), "message/rfc822",
+         email(ch, s, key, from, now)};
+  } else if (ch.type == "webhook") {
+    std::string body;
+    if (ch.format == "slack") {
+      body = dumped(fitted(
+          s, [&](std::size_t cap) { return slack_body(s, cap); }, slack_fits));
+    } else if (ch.format == "teams") {
+      body = fitted(
+          s, [&](std::size_t cap) { return dumped(teams_card(s, cap)); },
+          [](const std::string& b) { return b.size() <= 27'000; });
+    } else if (ch.format == "mattermost") {
+      body = fitted(
+          s, [&](std::size_t cap) { return dumped({{"text", no_mentions(render_markdown(s, {72, cap}))}}); },
+          [](const std::string& b) { return json::parse(b)["text"].get<std::string>().size() <= 16'000; });
+    } else if (ch.format == "discord") {
+      body = fitted(
+          s,
+          [&](std::size_t cap) {
+            return dumped({{"content", cap_text(no_mentions(discord_text(markdown_escape(inert(s.subject)))), 2000)},
+                           {"embeds", json::array({{{"title", cap_text(inert(s.subject), 256)},
+                                                    {"description", no_mentions(discord_text(markdown_body(s, cap)))}}})},
+                           {"allowed_mentions", {{"parse", json::array()}}}});
+          },
+          [](const std::string& b) {
+            return json::parse(b)["embeds"][0]["description"].get<std::string>().size() <= 4096;
+          });
+    } else {
+      json j = to_json(s);
+      j["idempotency_key"] = key;
+      body = dumped(j);
+    }
+    p = {fmt::format("POST to the URL in {} ({})", ch.url_secret.env.empty() ? ch.url_secret.file : "$" + ch.url_secret.env,
+                     ch.format),
+         "application/json", std::move(body)};
   } else if (ch.type == "pagerduty") {
-    json details{{"case", s.c.id}, {"customer", s.c.customer}, {"ref", s.c.ref}, {"summary", render_text(s)}};
-    json body{{"routing_key", "{routing_key}"},
-              {"event_action", "trigger"},
-              {"dedup_key", key},
-              {"payload",
-               {{"summary", cap(inert(s.subject), 1024)},
-                {"source", "esc"},
-                {"severity", pagerduty_severity(s.c.severity)},
-                {"custom_details", details}}}};
     p = {fmt::format("PagerDuty event to {}",
                      mask_url(ch.url.empty() ? "https://events.pagerduty.com/v2/enqueue" : ch.url)),
-         "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
+         "application/json",
+         fitted(
+             s,
+             [&](std::size_t cap) {
+               json sections_json = json::object();
+               for (const auto& sec : sections(s, cap)) {
+                 std::string t;
+                 for (const auto& l : sec.lines)
+                   t += (l.label.empty() ? "" : "[" + l.label + "] ") + (l.at ? format_utc(*l.at) + ": " : "") +
+                        l.text + "\n";
+                 sections_json[sec.title] = t;
+               }
+               json details{{"case", s.c.id}, {"customer", s.c.customer}, {"ref", s.c.ref}, {"sections", sections_json}};
+               return dumped({{"routing_key", "{routing_key}"},
+                              {"event_action", "trigger"},
+                              {"dedup_key", key},
+                              {"payload",
+                               {{"summary", cap_text(inert(s.subject), 1024)},
+                                {"source", "esc"},
+                                {"severity", pagerduty_severity(s.c.severity)},
+                                {"custom_details", details}}}});
+             },
+             [](const std::string& b) { return b.size() <= 500'000; })};
+  } else if (ch.type == "jira" || ch.type == "github") {
+    const bool jira = ch.type == "jira";
+    std::string text = fitted(
+        s, [&](std::size_t cap) { return jira ? render_text(s, {100, cap}) : render_markdown(s, {72, cap}); },
+        [&](const std::string& t) { return t.size() <= (jira ? 30'000u : 60'000u); });
+    p = {jira ? fmt::format("a Jira issue in {} at {}", ch.project, mask_url(ch.url))
+              : fmt::format("a GitHub issue in {}", ch.repo),
+         jira ? "text/plain" : "text/markdown", std::move(text)};
   }
   return p;
 }

@@ -1,6 +1,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -46,20 +47,19 @@ std::string angle(const std::string& addr) {
 
 }  // namespace
 
-DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
+DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p, const std::string& sender) {
   CurlHandle h(nullptr, nullptr);
   std::string error;
   const CurlApi* api = start_curl(h, error, "SMTP");
-  if (!api) return {false, error};
+  if (!api) return not_delivered(error);
   const CurlApi& c = *api;
   std::vector<std::string> secrets;
   std::string user = ch.username;
-  if (auto u = read_secret(ch.username_env, ch.username_file)) user = *u;
-  std::optional<std::string> password = read_secret(ch.password_env, ch.password_file);
-  if ((!ch.password_env.empty() || !ch.password_file.empty()) && !password)
-    return {false, ch.password_env.empty()
-                       ? fmt::format("the password file {} is missing or empty", ch.password_file)
-                       : fmt::format("${} is not set (it holds the SMTP password)", ch.password_env)};
+  if (auto u = read_secret(ch.username_secret)) user = *u;
+  std::optional<std::string> password = read_secret(ch.password);
+  if (ch.password.set() && !password) {
+    return not_delivered(secret_problem(ch.password, "the SMTP password"), true);
+  }
   if (password) {
     // Also as AUTH LOGIN and AUTH PLAIN put it on the wire, should a server echo it.
     secrets.push_back(*password);
@@ -73,13 +73,23 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> guard(rcpt, c.slist_free_all);
   Reader reader{&p.body};
   char errbuf[CURL_ERROR_SIZE] = {0};
-  const std::string from = angle(ch.from);
+  const std::string from = angle(ch.from.empty() ? sender : ch.from);
+  if (from == "<>") {
+    return not_delivered("no sender address: set the channel's from, or [engineer] email", true);
+  }
+  std::string ca = ch.ca_file.empty() ? "" : expand_home(ch.ca_file);
+  if (ca.empty())
+    for (const char* env : {"SSL_CERT_FILE", "CURL_CA_BUNDLE"})
+      if (const char* v = std::getenv(env); v && *v && ca.empty()) ca = v;
   c.easy_setopt(h.get(), CURLOPT_URL, ch.url.c_str());
   c.easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   // STARTTLS whenever the server offers it; required when we would log in.
   c.easy_setopt(h.get(), CURLOPT_USE_SSL, static_cast<long>(password ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   if (!user.empty()) c.easy_setopt(h.get(), CURLOPT_USERNAME, user.c_str());
   if (password) c.easy_setopt(h.get(), CURLOPT_PASSWORD, password->c_str());
+  c.easy_setopt(h.get(), CURLOPT_SSL_VERIFYPEER, 1L);
+  c.easy_setopt(h.get(), CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!ca.empty()) c.easy_setopt(h.get(), CURLOPT_CAINFO, ca.c_str());
   c.easy_setopt(h.get(), CURLOPT_MAIL_FROM, from.c_str());
   c.easy_setopt(h.get(), CURLOPT_MAIL_RCPT, rcpt);
   c.easy_setopt(h.get(), CURLOPT_READFUNCTION, feed);
@@ -108,10 +118,18 @@ DeliveryResult deliver_smtp(const ChannelConfig& ch, const Payload& p) {
           "(use smtps:// or a server that offers STARTTLS)";
     } else if (code >= 400 && !reply.empty()) {
       why = fmt::format("the server answered \"{}\"", inert(reply));
+    } else if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+      why = fmt::format("the server's certificate was refused ({}){}", why,
+                        ch.ca_file.empty() ? "; name its CA with ca_file if it is a private one" : "");
     }
-    return {false, scrub(fmt::format("{}: {}", mask_url(ch.url), why), secrets)};
+    DeliveryResult d = not_delivered(scrub(fmt::format("{}: {}", mask_url(ch.url), why), secrets));
+    // 5xx: the server refused it for good (a bad address, a login refused);
+    // 4xx: try again later.
+    d.permanent = (code >= 500 && code < 600) || rc == CURLE_LOGIN_DENIED || rc == CURLE_PEER_FAILED_VERIFICATION ||
+                  rc == CURLE_USE_SSL_FAILED || rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
+    return d;
   }
-  return {true, {}};
+  return delivered();
 }
 
 }  // namespace esc::detail

@@ -1,5 +1,8 @@
-#include <clocale>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -10,73 +13,16 @@
 
 namespace esc::cli {
 
-namespace {
-
-using Register = void (*)(CLI::App&, Context&);
-
-// Every command and the function that registers it (some register several).
-// `__complete` needs them all to list commands and their options, not to
-// list values (cases, kinds, paths...).
-constexpr std::pair<std::string_view, Register> kCommands[] = {
-    {"new", register_new},
-    {"list", register_list},
-    {"show", register_show},
-    {"log", register_log},
-    {"edit", register_edit},
-    {"search", register_search},
-    {"check", register_check},
-    {"summary", register_summary},
-    {"send", register_send},
-    {"outbox", register_outbox},
-    {"ack", register_ack},
-    {"due", register_due},
-    {"resolve", register_resolve},
-    {"reopen", register_resolve},
-    {"update", register_resolve},
-    {"review", register_review},
-    {"lessons", register_review},
-    {"stats", register_stats},
-    {"export", register_exchange},
-    {"import", register_exchange},
-    {"init", register_init},
-    {"config", register_config},
-    {"completions", register_completions},
-    {"__complete", register_completions},
-};
-
-bool completes_the_tree(std::string_view what) {
-  return what == "commands" || what == "subcommands" || what == "flags";
-}
-
-}  // namespace
-
-Invocation read_invocation(const CLI::App& root, int argc, char** argv) {
-  Invocation inv;
-  auto is = [](const CLI::Option* opt, const std::string& a) { return opt && opt->check_name(a); };
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (!a.starts_with("-")) {
-      inv.command = argv[i];
-      if (i + 1 < argc) inv.word = argv[i + 1];
-      break;
-    }
-    inv.help = inv.help || is(root.get_help_ptr(), a) || is(root.get_help_all_ptr(), a);
-    inv.version = inv.version || is(root.get_version_ptr(), a);
-    // A global option's value is not the command.
-    const CLI::Option* opt = root.get_option_no_throw(a);
-    if (opt && opt->get_items_expected_min() > 0) ++i;
-  }
-  return inv;
-}
-
-std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv) {
+std::unique_ptr<CLI::App> build_app(Context& ctx) {
   auto app = std::make_unique<CLI::App>(
       "esc: escalate support cases with nothing lost on the way.\n"
       "Keeps a case log, checks readiness, writes the handover and sends it.",
       "esc");
   app->set_version_flag("--version", fmt::format("esc {}", kVersion), "Print the version and exit");
-  app->add_option("--db", ctx.opts.db, "Database file (default: $ESC_DB, config, ~/.local/share/esc/esc.db)")
-      ->type_name("PATH");
+  app->add_option("--db", ctx.opts.db,
+                  "The case log: a file, or a postgresql:// URI (default: $ESC_DB, config, "
+                  "~/.local/share/esc/esc.db)")
+      ->type_name("PATH|URI");
   app->add_option("--config", ctx.opts.config, "Config file (default: $ESC_CONFIG, ~/.config/esc/esc.toml)")
       ->type_name("PATH");
   app->add_option("--color", ctx.opts.color, "Colour: auto (terminal only, honours NO_COLOR), always, never")
@@ -85,23 +31,28 @@ std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv) {
   app->add_flag("-q,--quiet", ctx.opts.quiet, "Print no messages, only data and errors");
   app->fallthrough();
   app->require_subcommand(1);
-  app->footer("Run `esc COMMAND --help` for a command's options, `man esc` for the whole manual.");
+  app->footer("Run `esc help COMMAND` (or `esc COMMAND --help`) for a command's options, `man esc` for the manual.");
+  for (auto reg : {register_new, register_list, register_show, register_log, register_edit, register_corrections,
+                   register_search, register_check, register_summary, register_send, register_outbox, register_ack,
+                   register_due, register_team, register_resolve, register_review, register_stats,
+                   register_exchange, register_init, register_config, register_completions})
+    reg(*app, ctx);
 
-  // Running one command needs its options only; building every command's
-  // costs about a millisecond, a fifth of esc's start-up. Help before the
-  // command, an unknown word and completion need the whole tree.
-  const Invocation inv = read_invocation(*app, argc, argv);
-  if (!inv.help && !(inv.command == "__complete" && completes_the_tree(inv.word))) {
-    if (inv.command.empty() && inv.version) return app;
-    for (const auto& [name, reg] : kCommands)
-      if (name == inv.command) {
-        reg(*app, ctx);
-        return app;
-      }
-  }
-  Register done = nullptr;
-  for (const auto& [name, reg] : kCommands)
-    if (reg != done) reg(*app, ctx), done = reg;
+  // `esc help [COMMAND...]`: the same as --help, for those who type it.
+  auto words = std::make_shared<std::vector<std::string>>();
+  auto* help = app->add_subcommand("help", "Show the help of esc or of a command");
+  help->add_option("command", *words, "A command (and subcommand)")->type_name("COMMAND");
+  help->callback([words, root = app.get()] {
+    const CLI::App* at = root;
+    for (const auto& w : *words) {
+      const CLI::App* next = nullptr;
+      for (const auto* sub : at->get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->check_name(w)) next = sub;
+      if (!next) throw usage_error(fmt::format("no command \"{}\"", w), "`esc help` lists them");
+      at = next;
+    }
+    std::cout << at->help();
+  });
   return app;
 }
 
@@ -119,27 +70,124 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-// "did you mean": the closest command to a word that is not one.
-std::string suggestion(const CLI::App& app, const std::string& word) {
+// The closest of `names` to `word`, when it is close enough to be a typo.
+std::string closest(const std::string& word, const std::vector<std::string>& names) {
   std::string best;
-  size_t best_d = 3;
-  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-    size_t d = edit_distance(word, sub->get_name());
-    if (d < best_d) best_d = d, best = sub->get_name();
+  size_t best_d = word.size() <= 4 ? 2 : 3;
+  for (const auto& n : names) {
+    const size_t d = edit_distance(word, n);
+    if (d < best_d) best_d = d, best = n;
   }
   return best;
 }
 
-bool has_command(const CLI::App& app, const std::string& name) {
-  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-    if (sub->check_name(name)) return true;
-  return false;
+std::vector<std::string> command_names(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const auto* sub : app.get_subcommands([](const CLI::App* a) { return !a->get_group().empty(); }))
+    out.push_back(sub->get_name());
+  return out;
+}
+
+std::vector<std::string> option_names(const CLI::App& app, const CLI::App& root) {
+  std::vector<std::string> out;
+  for (const auto* a : {&app, &root})
+    for (const auto* opt : a->get_options()) {
+      for (const auto& l : opt->get_lnames()) out.push_back("--" + l);
+      for (const auto& s : opt->get_snames()) out.push_back("-" + s);
+    }
+  return out;
+}
+
+// The innermost command being parsed.
+const CLI::App* parsed_command(const CLI::App& root) {
+  const CLI::App* where = &root;
+  for (const CLI::App* sub = &root;;) {
+    auto subs = sub->get_subcommands();
+    if (subs.empty()) break;
+    where = sub = subs.front();
+  }
+  return where;
+}
+
+std::string command_path(const CLI::App* app, const CLI::App& root) {
+  std::string path;
+  for (const CLI::App* a = app; a && a != &root; a = a->get_parent()) path = a->get_name() + (path.empty() ? "" : " " + path);
+  return path;
 }
 
 int fail(const std::string& message, const std::string& hint, Exit code) {
   std::cerr << fmt::format("esc: error: {}\n", message);
   if (!hint.empty()) std::cerr << fmt::format("hint: {}\n", hint);
   return static_cast<int>(code);
+}
+
+// CLI11's parse errors in esc's words, with a pointed hint.
+int parse_failure(const CLI::ParseError& e, const CLI::App& root, int argc, char** argv) {
+  const CLI::App* where = parsed_command(root);
+  const std::string name = command_path(where, root);
+  std::string hint = where == &root ? "run `esc help` for the commands" : fmt::format("run `esc help {}` for its options", name);
+  std::string msg = e.what();
+  if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    (void)extras;
+    // The first word that was not expected.
+    const auto colon = msg.find(": ");
+    std::string word = colon == std::string::npos ? "" : msg.substr(colon + 2);
+    word = word.substr(0, word.find(' '));
+    if (word.starts_with("-")) {
+      msg = fmt::format("unknown option {}{}", word, name.empty() ? "" : fmt::format(" for `esc {}`", name));
+      if (auto s = closest(word.substr(0, word.find('=')), option_names(*where, root)); !s.empty())
+        hint = fmt::format("did you mean {}?", s);
+    } else if (!where->get_subcommands([](const CLI::App*) { return true; }).empty()) {
+      msg = fmt::format("unknown command \"{}\"{}", word, name.empty() ? "" : fmt::format(" of `esc {}`", name));
+      if (auto s = closest(word, command_names(*where)); !s.empty())
+        hint = fmt::format("did you mean `esc {}{}{}`?", name, name.empty() ? "" : " ", s);
+      else if (!name.empty())
+        hint = fmt::format("`esc {}` takes: {}", name, fmt::join(command_names(*where), ", "));
+    } else {
+      msg = fmt::format("unexpected argument \"{}\"{}", word, name.empty() ? "" : fmt::format(" for `esc {}`", name));
+    }
+  } else if (msg == "A subcommand is required") {
+    msg = where == &root ? "no command given" : fmt::format("`esc {}` needs a subcommand", name);
+    if (where != &root) hint = fmt::format("`esc {}` takes: {}", name, fmt::join(command_names(*where), ", "));
+  } else if (msg.starts_with("Could not convert: ")) {
+    // "Could not convert: --limit = abc"
+    const auto eq = msg.find(" = ");
+    msg = fmt::format("{}: expected a whole number, got \"{}\"", msg.substr(19, eq - 19),
+                      eq == std::string::npos ? "" : msg.substr(eq + 3));
+  }
+  if (where == &root && argc > 1) {
+    // An unknown command, before CLI11 says anything else.
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a.starts_with("-")) {
+        const auto* opt = root.get_option_no_throw(a.substr(0, a.find('=')));
+        if (opt && opt->get_items_expected_min() > 0 && a.find('=') == std::string::npos) ++i;
+        continue;
+      }
+      bool known = false;
+      for (const auto* sub : root.get_subcommands([](const CLI::App*) { return true; })) known = known || sub->check_name(a);
+      if (!known) {
+        msg = fmt::format("unknown command \"{}\"", a);
+        if (auto s = closest(a, command_names(root)); !s.empty()) hint = fmt::format("did you mean `esc {}`?", s);
+      }
+      break;
+    }
+  }
+  return fail(msg, hint, Exit::usage);
+}
+
+// Every byte of data reached stdout, or the command fails: a full disk
+// must not leave a truncated file behind an exit status of 0.
+int finish_stdout(int code) {
+  std::cout.flush();
+  const bool failed = !std::cout;
+  const int err = errno;
+  if (failed || ::close(STDOUT_FILENO) != 0) {
+    if (!failed && errno == EBADF) return code;
+    return fail(fmt::format("cannot write to standard output: {}", std::strerror(failed ? err : errno)),
+                "the output is incomplete; check the disk or the file it goes to", Exit::io);
+  }
+  return code;
 }
 
 }  // namespace
@@ -151,36 +199,19 @@ int run(int argc, char** argv) {
   Context ctx;
   std::unique_ptr<CLI::App> app;
   try {
-    app = build_app(ctx, argc, argv);
+    app = build_app(ctx);
     app->parse(argc, argv);
-    return ctx.exit_code;
+    return finish_stdout(ctx.exit_code);
   } catch (const CLI::CallForHelp& e) {
-    return app->exit(e);
+    return finish_stdout(app->exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app->exit(e);
+    return finish_stdout(app->exit(e));
   } catch (const CLI::CallForVersion& e) {
-    return app->exit(e);
+    return finish_stdout(app->exit(e));
   } catch (const CLI::ParseError& e) {
-    std::string hint = "run `esc --help` for the commands";
-    std::string msg = e.what();
-    // Which subcommand was being parsed, for a pointed hint.
-    const CLI::App* where = app.get();
-    for (const CLI::App* sub = app.get(); sub;) {
-      auto subs = sub->get_subcommands();
-      if (subs.empty()) break;
-      where = sub = subs.front();
-    }
-    if (where != app.get()) hint = fmt::format("run `esc {} --help` for its options", where->get_name());
-    if (argc > 1 && where == app.get()) {
-      const std::string first(read_invocation(*app, argc, argv).command);
-      if (!first.empty() && !has_command(*app, first)) {
-        msg = fmt::format("unknown command \"{}\"", first);
-        if (auto s = suggestion(*app, first); !s.empty()) hint = fmt::format("did you mean `esc {}`?", s);
-      }
-    }
-    if (msg == "A subcommand is required") msg = "no command given";
-    return fail(msg, hint, Exit::usage);
+    return parse_failure(e, *app, argc, argv);
   } catch (const Error& e) {
+    std::cout.flush();
     return fail(e.what(), e.hint(), e.code());
   } catch (const std::bad_alloc&) {
     return fail("out of memory", "", Exit::io);

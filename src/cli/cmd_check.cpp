@@ -5,6 +5,7 @@
 #include "common.hpp"
 #include "esc/checklist.hpp"
 #include "esc/error.hpp"
+#include "esc/summary.hpp"
 #include "esc/text.hpp"
 
 namespace esc::cli {
@@ -61,62 +62,113 @@ void print_readiness(Context& ctx, const Case& c, const Readiness& r) {
   }
 }
 
-// Walks the engineer through each missing item. Every answer is saved at
-// once, in its own transaction, so Ctrl-C or Ctrl-D keeps what was given.
-void walk(Context& ctx, Case& c, const Readiness& r) {
+// An answer that gives consent rather than content: "yes" is not a fact.
+bool bare_consent(const std::string& answer) {
+  static const char* kWords[] = {"y", "yes", "n", "no", "ok", "okay", "done", "none", "-", "sure", "yep", "nope",
+                                 "n/a", "na", "true", "false", "x", "?"};
+  std::string a = lower(trim(answer));
+  while (!a.empty() && (a.back() == '.' || a.back() == '!')) a.pop_back();
+  for (const char* w : kWords)
+    if (a == w) return true;
+  return false;
+}
+
+// The triggers an answer names: numbers from the list shown, names, or
+// prefixes that name one trigger only. Empty, with `problem` set, when one
+// of them names none or several.
+std::vector<std::string> triggers_from(const std::string& answer, const std::vector<std::string>& all,
+                                       std::string& problem) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char ch : answer + " ") {
+    if (ch != ' ' && ch != ',') {
+      word += ch;
+      continue;
+    }
+    if (word.empty()) continue;
+    std::vector<std::string> matches;
+    if (word.find_first_not_of("0123456789") == std::string::npos && word.size() < 4) {
+      const auto n = static_cast<std::size_t>(std::stoi(word));
+      if (n >= 1 && n <= all.size()) matches.push_back(all[n - 1]);
+    } else {
+      for (const auto& t : all)
+        if (t == word) matches = {t};
+      if (matches.empty())
+        for (const auto& t : all)
+          if (t.starts_with(lower(word))) matches.push_back(t);
+    }
+    if (matches.size() != 1) {
+      problem = matches.empty() ? fmt::format("\"{}\" is not one of the triggers listed", inert(word))
+                                : fmt::format("\"{}\" could be {}", inert(word), join(matches, " or "));
+      return {};
+    }
+    if (std::find(out.begin(), out.end(), matches[0]) == out.end()) out.push_back(matches[0]);
+    word.clear();
+  }
+  return out;
+}
+
+// Walks the engineer through each missing item, asking for its content.
+// Every answer is saved at once, in its own transaction, so that Ctrl-C or
+// Ctrl-D keeps what was given.
+void walk(Context& ctx, const Case& c, const Readiness& r) {
   auto& store = ctx.store();
+  const auto& cfg = ctx.config();
+  const auto who = ctx.engineer();
   auto items = r.missing(false);
   std::stable_partition(items.begin(), items.end(), [](const ItemResult* i) { return i->required; });
-  std::cerr << fmt::format("{} item(s) to go. Answer each, or press Enter to skip it; Ctrl-D stops.\n", items.size());
+  std::cerr << fmt::format(
+      "{} item(s) to go. Answer each in your own words (arrow keys edit, recall earlier answers); an empty line "
+      "moves on; Ctrl-D stops.\n",
+      items.size());
   for (const auto* item : items) {
     const bool trigger = item->kinds.size() == 1 && item->kinds[0] == "trigger";
-    std::string question = fmt::format("\n[{}{}] {}", item->key, item->required ? "" : ", recommended", item->question);
-    if (trigger)
-      question += fmt::format("\n  (one or more of: {})", join(ctx.config().triggers, ", "));
-    else if (item->kinds.front() == "hypothesis")
-      question += "\n  (recorded as unconfirmed)";
+    std::cerr << fmt::format("\n[{}{}] {}\n", item->key, item->required ? "" : ", recommended",
+                             item->prompt.empty() ? item->question : item->prompt);
+    if (trigger) {
+      for (std::size_t i = 0; i < cfg.triggers.size(); ++i)
+        std::cerr << fmt::format("  {}. {}  ({})\n", i + 1, cfg.triggers[i], describe_trigger(cfg.triggers[i]));
+    }
+    const auto kind = trigger ? std::nullopt : parse_entry_kind(item->kinds.front());
+    int recorded = 0;
     for (;;) {
-      auto answer = ask(question);
+      auto answer = ask(recorded ? "+ " : "> ");
       if (!answer) return;  // end of input: stop, keep what was recorded
-      std::string text = trim(*answer);
+      const std::string text = trim(*answer);
       if (text.empty()) break;
       if (!is_valid_utf8(text) || has_control_chars(text, "\t")) {
         std::cerr << "That answer holds characters that cannot be stored; try again.\n";
         continue;
       }
       if (trigger) {
-        std::vector<std::string> triggers;
-        std::string word;
-        for (char ch : text + " ") {
-          if (ch == ' ' || ch == ',') {
-            if (!word.empty()) triggers.push_back(word);
-            word.clear();
-          } else {
-            word += ch;
-          }
-        }
-        try {
-          check_triggers(ctx, triggers);
-        } catch (const Error& e) {
-          std::cerr << e.what() << "; try again.\n";
+        std::string problem;
+        const auto triggers = triggers_from(text, cfg.triggers, problem);
+        if (triggers.empty()) {
+          std::cerr << problem << "; give a number or a name from the list.\n";
           continue;
         }
         store.write([&] {
-          c = *store.get_case(c.id);
+          Case now = *store.get_case(c.id);
           for (const auto& t : triggers)
-            if (std::find(c.triggers.begin(), c.triggers.end(), t) == c.triggers.end()) c.triggers.push_back(t);
-          c.updated_at = std::max(c.updated_at, ctx.now());
-          store.update_case(c);
+            if (std::find(now.triggers.begin(), now.triggers.end(), t) == now.triggers.end()) now.triggers.push_back(t);
+          now.updated_at = std::max(now.updated_at, ctx.now());
+          store.update_case(now);
         });
-      } else {
-        const std::string& kind = item->kinds.front();
-        store.write([&] {
-          c = *store.get_case(c.id);
-          add_entry(ctx, c, kind, text, kind == "hypothesis" ? "unconfirmed" : "");
-        });
+        std::cerr << fmt::format("  recorded: {}\n", join(triggers, ", "));
+        break;
       }
-      std::cerr << "  recorded.\n";
-      break;
+      if (bare_consent(text)) {
+        std::cerr << fmt::format("\"{}\" says whether, not what: write the {} itself, or press Enter to skip.\n",
+                                 inert(text), item->key);
+        continue;
+      }
+      if (!kind) break;
+      store.write([&] {
+        app::add_entry(store, c.id, *kind, text, who.name, ctx.now(),
+                       *kind == EntryKind::hypothesis ? "unconfirmed" : "");
+      });
+      ++recorded;
+      std::cerr << "  recorded; another, or Enter to move on.\n";
     }
   }
 }
@@ -124,7 +176,7 @@ void walk(Context& ctx, Case& c, const Readiness& r) {
 void run_check(const CheckOptions& o, Context& ctx) {
   auto& store = ctx.store();
   Case c = ctx.find_case(o.id);
-  const auto& checklist = ctx.config().checklist;
+  const auto& checklist = ctx.strict_config().checklist;
   Readiness r = evaluate(checklist, c, store.entries(c.id));
   if (o.format == "text" && !o.no_input && !r.missing(false).empty() && ctx.out().stdin_is_tty()) {
     walk(ctx, c, r);
@@ -144,7 +196,7 @@ void run_check(const CheckOptions& o, Context& ctx) {
 void register_check(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<CheckOptions>();
   auto* cmd = app.add_subcommand("check", "The readiness checklist; on a terminal, asks for what is missing");
-  cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  cmd->add_option("id", o->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   cmd->add_flag("--no-input", o->no_input, "Never ask; just report (exit 0 ready, 1 not)");
   add_format(cmd, o->format, {"text", "json"});
   cmd->footer(

@@ -63,7 +63,7 @@ void run_complete(const CompleteOptions& o, Context& ctx, CLI::App& root) {
               if (l != "help" && l != "version") line("--" + l, opt->get_description());
       }
     } else if (o.what == "kinds") {
-      for (const auto& k : user_entry_kinds()) line(k, std::string(describe_kind(k)));
+      for (const auto k : user_entry_kinds()) line(std::string(to_string(k)), std::string(describe(k)));
     } else if (o.what == "states") {
       for (const auto& s : hypothesis_states()) line(s, "hypothesis state");
     } else if (o.what == "severities") {
@@ -77,17 +77,19 @@ void run_complete(const CompleteOptions& o, Context& ctx, CLI::App& root) {
     } else if (o.what == "cases") {
       // `cases` = open and escalated; `cases resolved` or `cases all` for reopen and review.
       // The 200 most recently active: a shell shows no more, and a log of
-      // years would otherwise hand it every case at every Tab.
+      // years would otherwise hand it every case at every Tab. Numbers
+      // first, then the refs, which complete as well.
       const std::string which = o.args.empty() ? "active" : o.args.front();
-      if (!std::filesystem::exists(ctx.db_path())) return;  // completing never creates a database
       const auto w = which == "resolved" ? Store::Which::resolved
                      : which == "all"    ? Store::Which::all
                                          : Store::Which::active;
-      for (const auto& c : ctx.store().list_ids(w, 200)) line(std::to_string(c.id), c.title);
+      const auto ids = ctx.store().list_ids(w, 200);  // a missing log completes nothing: it throws, caught below
+      for (const auto& c : ids) line(std::to_string(c.id), c.title);
+      for (const auto& c : ids)
+        if (!c.ref.empty()) line(c.ref, fmt::format("#{} {}", c.id, c.title));
     } else if (o.what == "deliveries") {
-      if (!std::filesystem::exists(ctx.db_path())) return;
-      for (const auto& d : ctx.store().pending_deliveries())
-        line(std::to_string(d.id), fmt::format("case #{} via {}", d.case_id, d.channel));
+      for (const auto& d : ctx.store().outbox())
+        line(std::to_string(d.id), fmt::format("case #{} via {} ({})", d.case_id, d.channel, to_string(d.status)));
     }
   } catch (const std::exception&) {
     return;

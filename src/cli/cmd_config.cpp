@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -29,24 +30,15 @@ std::string qlist(const std::vector<std::string>& v) {
 }
 
 // Names a secret's source and whether it is there, never its value.
-std::string secret_source(const char* key, const std::string& env, const std::string& file) {
+std::string secret_source(const char* key, const SecretRef& ref) {
   std::string s;
-  if (!env.empty())
-    s += fmt::format("{}_env = {}  # {}\n", key, q(env), std::getenv(env.c_str()) ? "set (value hidden)" : "NOT SET");
-  if (!file.empty())
-    s += fmt::format("{}_file = {}  # {}\n", key, q(file),
-                     std::filesystem::exists(expand_home(file)) ? "exists (contents hidden)" : "MISSING");
+  if (!ref.env.empty())
+    s += fmt::format("{}_env = {}  # {}\n", key, q(ref.env),
+                     std::getenv(ref.env.c_str()) ? "set (value hidden)" : "NOT SET");
+  if (!ref.file.empty())
+    s += fmt::format("{}_file = {}  # {}\n", key, q(ref.file),
+                     std::filesystem::exists(expand_home(ref.file)) ? "exists (contents hidden)" : "MISSING");
   return s;
-}
-
-void warn_loose_secret_files(Context& ctx, const Config& cfg) {
-  for (const auto& ch : cfg.channels)
-    for (const auto* f : {&ch.url_file, &ch.password_file, &ch.username_file, &ch.routing_key_file}) {
-      if (f->empty()) continue;
-      struct stat st {};
-      if (::stat(expand_home(*f).c_str(), &st) == 0 && (st.st_mode & 077))
-        ctx.out().warn(fmt::format("channel \"{}\": secret file {} is readable by others (chmod 600 it)", ch.name, *f));
-    }
 }
 
 void run_check(Context& ctx) {
@@ -59,13 +51,19 @@ void run_check(Context& ctx) {
   }
   std::vector<ConfigProblem> problems;
   Config cfg = parse_config(path, problems);
-  for (const auto& p : problems) std::cerr << p.str() << '\n';
-  if (!problems.empty()) {
-    std::cerr << fmt::format("esc: error: {} problem(s) in {}\n", problems.size(), path.string());
+  // A config that parses is only usable when the secrets it names are there.
+  if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return !p.warning; }))
+    for (auto& p : check_secrets(cfg)) problems.push_back(std::move(p));
+  int errors = 0;
+  for (const auto& p : problems) {
+    std::cerr << (p.warning ? "warning: " : "") << p.str() << '\n';
+    if (!p.warning) ++errors;
+  }
+  if (errors) {
+    std::cerr << fmt::format("esc: error: {} problem(s) in {}\n", errors, path.string());
     ctx.exit_code = static_cast<int>(Exit::config);
     return;
   }
-  warn_loose_secret_files(ctx, cfg);
   ctx.out().info(fmt::format("{}: OK ({} path(s), {} channel(s), {} checklist item(s))", path.string(),
                              cfg.paths.size(), cfg.channels.size(), cfg.checklist.size()));
 }
@@ -74,9 +72,17 @@ void run_show(Context& ctx) {
   const Config& cfg = ctx.config();
   std::string s;
   s += cfg.source.empty() ? "# built-in defaults (no config file)\n" : fmt::format("# from {}\n", cfg.source.string());
-  s += fmt::format("# database: {}\n\n", ctx.db_path().string());
+  std::string where = ctx.db_location();
+  // A password given in a URI on the command line is not printed back.
+  if (auto scheme = where.find("://"), at = where.find('@'); scheme != std::string::npos && at != std::string::npos)
+    if (auto colon = where.find(':', scheme + 3); colon < at) where.replace(colon, at - colon, ":***");
+  s += fmt::format("# case log: {}\n\n", where);
   s += fmt::format("[engineer]\nname = {}\n", q(cfg.engineer_name));
   if (!cfg.engineer_email.empty()) s += fmt::format("email = {}\n", q(cfg.engineer_email));
+  if (!cfg.serves.empty()) s += fmt::format("serves = {}\n", qlist(cfg.serves));
+  s += fmt::format("\n[database]\nbusy_timeout = {}\n", q(format_duration(cfg.busy_timeout)));
+  if (!cfg.database_url.empty()) s += fmt::format("url = {}\n", q(cfg.database_url));
+  if (!cfg.database_path.empty()) s += fmt::format("path = {}\n", q(cfg.database_path));
   s += fmt::format("\n[case]\nseverities = {}\ndefault_severity = {}\ntriggers = {}\n", qlist(cfg.severities),
                    q(cfg.default_severity), qlist(cfg.triggers));
   s += fmt::format("\n[privacy]\nmask_card_numbers = {}\n", cfg.redact_card_numbers);
@@ -96,26 +102,45 @@ void run_show(Context& ctx) {
   s += fmt::format("client_update_every = {}\n", q(format_duration(cfg.client_update_every)));
   for (const auto& c : cfg.channels) {
     s += fmt::format("\n[[channel]]\nname = {}\ntype = {}\n", q(c.name), q(c.type));
-    if (!c.format.empty()) s += fmt::format("format = {}\n", q(c.format));
-    if (!c.url.empty()) s += fmt::format("url = {}\n", q(c.url));
-    s += secret_source("url", c.url_env, c.url_file);
-    if (!c.from.empty()) s += fmt::format("from = {}\n", q(c.from));
-    if (!c.to.empty()) s += fmt::format("to = {}\n", qlist(c.to));
-    if (!c.username.empty()) s += fmt::format("username = {}\n", q(c.username));
-    s += secret_source("username", c.username_env, c.username_file);
-    s += secret_source("password", c.password_env, c.password_file);
-    s += secret_source("routing_key", c.routing_key_env, c.routing_key_file);
-    if (!c.argv.empty()) s += fmt::format("argv = {}\n", qlist(c.argv));
-    if (!c.dir.empty()) s += fmt::format("dir = {}\n", q(c.dir));
+    auto text = [&](const char* key, const std::string& v) {
+      if (!v.empty()) s += fmt::format("{} = {}\n", key, q(v));
+    };
+    auto list = [&](const char* key, const std::vector<std::string>& v) {
+      if (!v.empty()) s += fmt::format("{} = {}\n", key, qlist(v));
+    };
+    text("format", c.format);
+    text("url", c.url);
+    s += secret_source("url", c.url_secret);
+    text("from", c.from);
+    list("to", c.to);
+    text("username", c.username);
+    s += secret_source("username", c.username_secret);
+    s += secret_source("password", c.password);
+    s += secret_source("routing_key", c.routing_key);
+    s += secret_source("token", c.token);
+    text("auth", c.type == "jira" ? c.auth : "");
+    text("project", c.project);
+    text("issue_type", c.type == "jira" ? c.issue_type : "");
+    text("repo", c.repo);
+    list("labels", c.labels);
+    text("api_url", c.api_url);
+    s += secret_source("api_token", c.api_token);
+    text("imap_url", c.imap_url);
+    text("imap_username", c.imap_username);
+    s += secret_source("imap_username", c.imap_username_secret);
+    s += secret_source("imap_password", c.imap_password);
+    list("argv", c.argv);
+    text("dir", c.dir);
+    text("ca_file", c.ca_file);
+    if (c.allow_http) s += "allow_http = true\n";
     if (c.type != "stdout") s += fmt::format("timeout = {}\n", q(format_duration(c.timeout)));
   }
   for (const auto& i : cfg.checklist)
-    s += fmt::format("\n[[checklist]]\nkey = {}\nquestion = {}\nkinds = {}\nrequired = {}\n", q(i.key), q(i.question),
-                     qlist(i.kinds), i.required);
+    s += fmt::format("\n[[checklist]]\nkey = {}\nquestion = {}\nprompt = {}\nkinds = {}\nrequired = {}\n", q(i.key),
+                     q(i.question), q(i.prompt), qlist(i.kinds), i.required);
   for (const auto& r : cfg.redact)
     s += fmt::format("\n[[redact]]\npattern = {}\nreplace = {}\n", q(r.pattern), q(r.replace));
   std::cout << s;
-  warn_loose_secret_files(ctx, cfg);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <iostream>
+#include <map>
+#include <set>
 
 #include "common.hpp"
 #include "esc/due.hpp"
@@ -19,16 +20,27 @@ struct DueOptions {
 
 void run_due(const DueOptions& o, Context& ctx) {
   auto& store = ctx.store();
+  const Config& cfg = ctx.strict_config();
   const Time now = ctx.now();
-  DueList due(ctx.config(), now);
-  store.each_active([&](const Case& c) { due.add_open(c); }, [&](const EscalatedCase& e) { due.add_escalated(e); });
-  for (const auto& d : store.pending_deliveries())
-    if (auto c = store.get_case(d.case_id)) due.add_pending(d, *c);
+  DueList due(cfg, now);
+  // The cases not yet resolved, and the deliveries still open: one read.
+  std::map<std::int64_t, ActiveCase> with_deliveries;
+  const auto open = store.outbox();
+  std::set<std::int64_t> wanted;
+  for (const auto& d : open) wanted.insert(d.case_id);
+  store.read([&] {
+    store.each_active([&](const ActiveCase& c) {
+      due.add(c);
+      if (wanted.count(c.id)) with_deliveries.emplace(c.id, c);
+    });
+  });
+  for (const auto& d : open)
+    if (auto it = with_deliveries.find(d.case_id); it != with_deliveries.end()) due.add_delivery(d, it->second);
   auto items = due.finish();
   if (o.format == "json") {
     JsonArrayPrinter a;
     for (const auto& i : items)
-      a.add({{"kind", i.kind},
+      a.add({{"kind", to_string(i.kind)},
              {"case", i.case_id},
              {"title", i.title},
              {"severity", i.severity},
@@ -40,27 +52,25 @@ void run_due(const DueOptions& o, Context& ctx) {
   } else if (o.format == "csv") {
     std::cout << csv_row({"kind", "case", "title", "severity", "due_at", "overdue_seconds", "message", "suggestion"});
     for (const auto& i : items)
-      std::cout << csv_row({i.kind, std::to_string(i.case_id), i.title, i.severity, format_rfc3339(i.due_at),
-                            std::to_string(i.overdue.count()), i.message, i.suggestion});
+      std::cout << csv_row({std::string(to_string(i.kind)), std::to_string(i.case_id), i.title, i.severity,
+                            format_rfc3339(i.due_at), std::to_string(i.overdue.count()), i.message, i.suggestion});
   } else if (items.empty()) {
     ctx.out().info("Nothing is due.");
   } else {
     auto& out = ctx.out();
-    const std::vector<Column> columns{{"CASE", false, true},    {"SEV"},          {"WHAT"},
+    const std::vector<Column> columns{{"CASE", false, true},    {"SEV"},          {"TITLE", true}, {"WHAT"},
                                       {"OVERDUE", false, true}, {"DETAIL", true}, {"NEXT"}};
-    std::vector<Style> style{Style::bold, Style::none, Style::cyan, Style::red, Style::none, Style::dim};
+    std::vector<Style> style{Style::bold, Style::none, Style::none, Style::cyan, Style::red, Style::none, Style::dim};
     out.table(columns, [&](const Output::RowSink& sink) {
-      // One row's cells, filled again for each item: a table can have
-      // thousands of rows, and the table keeps none of them.
-      std::vector<std::string> cells(6);
+      std::vector<std::string> cells(7);
       for (const auto& i : items) {
-        cells[0].clear();
-        fmt::format_to(std::back_inserter(cells[0]), FMT_COMPILE("#{}"), i.case_id);
+        cells[0] = fmt::format("#{}", i.case_id);
         cells[1] = i.severity;
-        cells[2] = i.kind;
-        cells[3] = i.overdue.count() < 60 ? "now" : format_duration(i.overdue);
-        cells[4] = i.message;
-        cells[5] = i.suggestion;
+        cells[2] = i.title;
+        cells[3] = std::string(to_string(i.kind));
+        cells[4] = i.overdue.count() < 60 ? "now" : format_duration(i.overdue);
+        cells[5] = i.message;
+        cells[6] = i.suggestion;
         style[1] = out.severity_style(i.severity);
         sink(cells, style);
       }

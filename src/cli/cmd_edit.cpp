@@ -27,9 +27,12 @@ void run_edit(const EditOptions& o, Context& ctx) {
   if (o.severity) checked_severity(ctx, *o.severity);
   auto& store = ctx.store();
   Case c = ctx.find_case(o.id);
+  const std::int64_t id = c.id;
   bool changed = false;
+  // Only the fields given change, on the case as it is inside the
+  // transaction: two people editing one case never undo each other.
   store.write([&] {
-    c = *store.get_case(c.id);
+    c = *store.get_case(id);
     const Case before = c;
     if (o.title) {
       c.title = checked_line(*o.title, "--title");
@@ -39,9 +42,11 @@ void run_edit(const EditOptions& o, Context& ctx) {
     if (o.severity) c.severity = *o.severity;
     if (o.ref) {
       c.ref = checked_line(*o.ref, "--ref");
+      if (c.ref.starts_with("#") || c.ref.starts_with("ref:"))
+        throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(c.ref)));
       if (!c.ref.empty())
-        if (auto other = store.find_case_by_ref(c.ref); other && other->id != c.id)
-          throw data_error(fmt::format("ref {} already belongs to case #{}", c.ref, other->id));
+        if (auto other = store.case_by_ref(c.ref); other && other->id != c.id)
+          throw data_error(fmt::format("ref {} already belongs to case #{}", inert(c.ref), other->id));
     }
     for (const auto& t : o.add_triggers) add_unique(c.triggers, t);
     for (const auto& t : o.remove_triggers) remove_all(c.triggers, t);
@@ -62,7 +67,7 @@ void run_edit(const EditOptions& o, Context& ctx) {
 void register_edit(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<EditOptions>();
   auto* cmd = app.add_subcommand("edit", "Change a case's title, customer, severity, ref, triggers or tags");
-  cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  cmd->add_option("id", o->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   cmd->add_option("--title", o->title, "New title")->type_name("TITLE");
   cmd->add_option("--customer", o->customer, "New customer")->type_name("NAME");
   cmd->add_option("--severity", o->severity, "New severity")->type_name("SEVERITY");

@@ -25,7 +25,7 @@ void run_export(const ExportOptions& o, Context& ctx) {
   if (!o.since.empty() && !(since = parse_when(o.since, ctx.now())))
     throw usage_error(fmt::format("--since: \"{}\" is not a date, time or duration", o.since));
   std::string buf;
-  ctx.store().for_each_record(since, [&](const CaseRecord& r) {
+  ctx.store().each_record(since, [&](const CaseRecord& r) {
     auto j = to_json(r);
     buf += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     buf += '\n';
@@ -50,40 +50,15 @@ void run_import(const ImportOptions& o, Context& ctx) {
     if (!file) throw not_found(fmt::format("cannot read {}", o.file));
     in = &file;
   }
-  auto& store = ctx.store();
-  int added = 0, updated = 0, unchanged = 0;
-  // One transaction for the whole file: a bad line anywhere changes nothing.
-  store.write([&] {
-    std::string line;
-    long number = 0;
-    while (std::getline(*in, line)) {
-      ++number;
-      if (trim(line).empty()) continue;
-      CaseRecord r;
-      try {
-        r = record_from_json(line);
-      } catch (const nlohmann::json::exception& e) {
-        throw data_error(fmt::format("{}:{}: not valid JSON ({}); nothing was imported",
-                                     o.file == "-" ? "stdin" : o.file, number, e.what()));
-      } catch (const std::invalid_argument& e) {
-        throw data_error(
-            fmt::format("{}:{}: {}; nothing was imported", o.file == "-" ? "stdin" : o.file, number, e.what()));
-      }
-      switch (store.upsert_record(r)) {
-        case Store::Upsert::added:
-          ++added;
-          break;
-        case Store::Upsert::replaced:
-          ++updated;
-          break;
-        case Store::Upsert::kept:
-          ++unchanged;
-          break;
-      }
-    }
-    if (in->bad()) throw io_error("error reading the import");
-  });
-  ctx.out().info(fmt::format("Imported: {} new, {} updated, {} unchanged.", added, updated, unchanged));
+  const auto r = app::import_lines(ctx.store_creating(), *in, o.file == "-" ? "stdin" : o.file);
+  auto& out = ctx.out();
+  out.info(fmt::format("Imported: {} new, {} merged, {} unchanged.", r.added, r.merged, r.unchanged));
+  // What a reader of subjects already sent ("[ESC #2]") must know.
+  for (const auto& [was, now] : r.renumbered)
+    out.warn(fmt::format("case #{} in the file is #{} here (#{} was taken)", was, now, was));
+  for (const auto& m : r.ref_conflicts)
+    out.warn(fmt::format("case #{}: ref {} belongs to case #{} here; #{} was imported without it", m.id,
+                         inert(m.ref_conflict), m.ref_owner, m.id));
 }
 
 }  // namespace
@@ -97,7 +72,7 @@ void register_exchange(CLI::App& app, Context& ctx) {
   exp->callback([e, &ctx] { run_export(*e, ctx); });
 
   auto i = std::make_shared<ImportOptions>();
-  auto* imp = app.add_subcommand("import", "Read an export back (idempotent by case UUID; the newer copy wins)");
+  auto* imp = app.add_subcommand("import", "Read an export back: merged by UUID, nothing here deleted; imported deliveries are never sent");
   imp->add_option("file", i->file, "The JSON Lines file, or - for stdin")->required()->type_name("FILE");
   imp->footer("Example:\n  esc --db new.db import esc-backup.jsonl");
   imp->callback([i, &ctx] { run_import(*i, ctx); });

@@ -7,6 +7,7 @@
 #include "common.hpp"
 #include "esc/channels.hpp"
 #include "esc/error.hpp"
+#include "esc/files.hpp"
 
 namespace esc::cli {
 
@@ -24,15 +25,12 @@ void run_init(const InitOptions& o, Context& ctx) {
   if (fs::exists(path, ec) && !o.force) {
     out.info(fmt::format("Config already exists: {} (kept; --force overwrites it).", path.string()));
   } else {
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) throw io_error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
-    ::chmod(path.parent_path().c_str(), 0700);
+    make_private_dir(path.parent_path().string());
     write_file_atomically(path.string(), example_config());
-    ::chmod(path.c_str(), 0600);
     out.info(fmt::format("Wrote a commented config: {}", path.string()));
   }
-  ctx.store();  // creates and migrates the database
-  out.info(fmt::format("Database ready: {}", ctx.db_path().string()));
+  ctx.store_creating();  // creates the log, or brings its schema up to date
+  out.info(fmt::format("Case log ready: {}", ctx.store().where()));
   out.hint("open your first case with `esc new \"TITLE\" --customer NAME --severity high`");
 }
 
@@ -40,7 +38,7 @@ void run_init(const InitOptions& o, Context& ctx) {
 
 void register_init(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<InitOptions>();
-  auto* cmd = app.add_subcommand("init", "Write a commented config and create the database");
+  auto* cmd = app.add_subcommand("init", "Write a commented config and create the case log (or bring a team log's schema up to date)");
   cmd->add_flag("--force", o->force, "Overwrite an existing config");
   cmd->footer("Example:\n  esc init && $EDITOR \"$(esc config path)\" && esc config check");
   cmd->callback([o, &ctx] { run_init(*o, ctx); });

@@ -13,7 +13,8 @@ namespace {
 
 struct ListOptions {
   std::string status = "active";
-  std::string severity, customer, tag;
+  std::string severity, customer, tag, engineer;
+  bool mine = false;
   int limit = 50;
   std::string format = "table";
 };
@@ -27,7 +28,8 @@ void run_list(const ListOptions& o, Context& ctx) {
   if (!o.severity.empty()) f.severity = checked_severity(ctx, o.severity);
   f.customer = o.customer;
   f.tag = o.tag;
-  if (o.limit < 0) throw usage_error("--limit must be 0 (no limit) or more");
+  if (o.mine && !o.engineer.empty()) throw usage_error("--mine and --engineer both name an engineer; give one");
+  f.engineer = o.mine ? ctx.engineer().name : o.engineer;
   f.limit = o.limit ? o.limit + 1 : 0;  // one more tells whether there are more
   auto& store = ctx.store();
   // The cases shown, one at a time, in order: a log of years lists in
@@ -114,9 +116,11 @@ void register_list(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"open", "escalated", "resolved", "all", "active"}))
       ->type_name("STATUS");
   cmd->add_option("--severity", o->severity, "Only this severity")->type_name("SEVERITY");
-  cmd->add_option("--customer", o->customer, "Only this customer")->type_name("NAME");
-  cmd->add_option("--tag", o->tag, "Only cases with this tag")->type_name("TAG");
-  cmd->add_option("--limit", o->limit, "At most N cases; 0 for all")->type_name("N")->capture_default_str();
+  cmd->add_option("--customer", o->customer, "Only this customer (any case)")->type_name("NAME");
+  cmd->add_option("--tag", o->tag, "Only cases with this tag (any case)")->type_name("TAG");
+  cmd->add_flag("--mine", o->mine, "Only the cases you own (your [engineer] name)");
+  cmd->add_option("--engineer", o->engineer, "Only this engineer's cases (name or e-mail)")->type_name("NAME");
+  add_number(cmd, "--limit", o->limit, "At most N cases; 0 for all")->capture_default_str();
   add_format(cmd, o->format, {"table", "json", "csv", "ids"});
   cmd->footer("Example:\n  esc list --severity critical --format json | jq '.[].title'");
   cmd->callback([o, &ctx] { run_list(*o, ctx); });

@@ -14,32 +14,27 @@ struct LogOptions {
 };
 
 void run_log(const LogOptions& o, Context& ctx) {
-  if (!is_user_kind(o.kind))
-    throw usage_error(fmt::format("unknown entry kind \"{}\"", o.kind),
-                      fmt::format("expected one of: {}", join(user_entry_kinds(), ", ")));
+  auto kind = parse_entry_kind(o.kind);
+  if (!kind || !is_user_kind(*kind))
+    throw usage_error(fmt::format("unknown entry kind \"{}\"", inert(o.kind)),
+                      fmt::format("expected one of: {}", join(user_entry_kind_names(), ", ")));
   std::string state;
   if (!o.state.empty()) {
-    if (o.kind != "hypothesis") throw usage_error("--state applies to a hypothesis only");
+    if (*kind != EntryKind::hypothesis) throw usage_error("--state applies to a hypothesis only");
     state = o.state;
-  } else if (o.kind == "hypothesis") {
+  } else if (*kind == EntryKind::hypothesis) {
     state = "unconfirmed";
   }
   std::optional<Time> at;
   if (!o.at.empty()) {
-    at = parse_when(o.at, ctx.now());
-    if (!at)
-      throw usage_error(fmt::format("--at: \"{}\" is neither an RFC 3339 time nor a duration ago", o.at),
-                        "use 2026-11-22T09:30:00Z, or 30m, 2h, 1d");
+    at = parse_at(o.at, ctx.now(), "--at");
     if (*at > ctx.now()) throw usage_error("--at is in the future");
   }
-  Case c = ctx.find_case(o.id);
+  const Case c = ctx.find_case(o.id);
   const std::string text = entry_text(ctx, o.text, o.kind);
-  ctx.store().write([&] {
-    // Read again inside the transaction: another esc may have changed it.
-    c = *ctx.store().get_case(c.id);
-    add_entry(ctx, c, o.kind, text, state, at);
-  });
-  ctx.out().info(fmt::format("Logged {} on #{}.", o.kind, c.id));
+  Entry e;
+  ctx.store().write([&] { e = app::add_entry(ctx.store(), c.id, *kind, text, ctx.engineer().name, ctx.now(), state, at); });
+  ctx.out().info(fmt::format("Logged {} {} on #{}.", o.kind, e.id, c.id));
 }
 
 }  // namespace
@@ -47,7 +42,7 @@ void run_log(const LogOptions& o, Context& ctx) {
 void register_log(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<LogOptions>();
   auto* cmd = app.add_subcommand("log", "Add a timeline entry: a fact, a step taken, a hypothesis...");
-  cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  cmd->add_option("id", o->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   cmd->add_option("kind", o->kind,
                   "fact, diagnostic, step, contact, hypothesis, impact, outcome, notice, heads-up, "
                   "update or note")
@@ -55,7 +50,8 @@ void register_log(CLI::App& app, Context& ctx) {
       ->type_name("KIND");
   cmd->add_option("text", o->text, "The text; `-` reads stdin; none opens $VISUAL/$EDITOR on a terminal")
       ->type_name("TEXT");
-  cmd->add_option("--at", o->at, "When it happened: RFC 3339, or 30m, 2h, 1d ago")->type_name("TIME");
+  cmd->add_option("--at", o->at, "When it happened: \"2026-12-01 10:00\", \"10:00\", \"yesterday 14:00\", 30m ago...")
+      ->type_name("TIME");
   cmd->add_option("--state", o->state, "For a hypothesis: unconfirmed (default), confirmed, refuted")
       ->check(CLI::IsMember(hypothesis_states()))
       ->type_name("STATE");

@@ -22,6 +22,8 @@ void run_new(const NewOptions& o, Context& ctx) {
   if (c.title.empty()) throw usage_error("the title is empty", "esc new \"Checkout fails for EU cards\"");
   c.customer = checked_line(o.customer, "--customer");
   c.ref = checked_line(o.ref, "--ref");
+  if (c.ref.starts_with("#") || c.ref.starts_with("ref:"))
+    throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(c.ref)));
   c.severity = checked_severity(ctx, o.severity);
   check_triggers(ctx, o.triggers);
   for (const auto& t : o.triggers)
@@ -31,13 +33,16 @@ void run_new(const NewOptions& o, Context& ctx) {
     if (!tag.empty() && std::find(c.tags.begin(), c.tags.end(), tag) == c.tags.end()) c.tags.push_back(tag);
   }
   c.uuid = new_uuid();
-  c.engineer = ctx.engineer();
+  const auto who = ctx.engineer();
+  c.engineer = who.name;
+  c.engineer_email = who.email;
   c.created_at = c.updated_at = ctx.now();
-  auto& store = ctx.store();
+  auto& store = ctx.store_creating();
   store.write([&] {
+    c.id = 0;
     if (!c.ref.empty())
-      if (auto other = store.find_case_by_ref(c.ref))
-        throw data_error(fmt::format("ref {} already belongs to case #{}", c.ref, other->id),
+      if (auto other = store.case_by_ref(c.ref))
+        throw data_error(fmt::format("ref {} already belongs to case #{}", inert(c.ref), other->id),
                          fmt::format("see it with `esc show {}`", other->id));
     store.insert_case(c);
   });

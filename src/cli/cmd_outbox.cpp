@@ -5,7 +5,6 @@
 #include "common.hpp"
 #include "esc/error.hpp"
 #include "esc/json.hpp"
-#include "esc/outbox.hpp"
 #include "esc/text.hpp"
 
 namespace esc::cli {
@@ -18,87 +17,136 @@ struct OutboxOptions {
   std::string delivery;
 };
 
+std::int64_t delivery_number(const std::string& id) {
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos || id.size() > 18)
+    throw usage_error(fmt::format("\"{}\" is not a delivery number", inert(id)), "`esc outbox` lists them");
+  return std::stoll(id);
+}
+
 void run_list(const OutboxOptions& o, Context& ctx) {
-  auto pending = ctx.store().pending_deliveries();
+  auto open = ctx.store().outbox();
   if (o.format == "json") {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& d : pending) a.push_back(to_json(d));
-    print_json(a);
+    JsonArrayPrinter a;
+    for (const auto& d : open) a.add(to_json(d));
     return;
   }
   if (o.format == "csv") {
     std::cout << csv_row({"id", "case", "channel", "key", "status", "attempts", "next_attempt_at", "last_error"});
-    for (const auto& d : pending)
+    for (const auto& d : open)
       std::cout << csv_row({std::to_string(d.id), std::to_string(d.case_id), d.channel, d.key,
                             std::string(to_string(d.status)), std::to_string(d.attempts),
                             d.next_attempt_at ? format_rfc3339(*d.next_attempt_at) : "", d.last_error});
     return;
   }
   auto& out = ctx.out();
-  if (pending.empty()) {
+  if (open.empty()) {
     out.info("The outbox is empty: every escalation was delivered.");
     return;
   }
   const Time now = ctx.now();
   std::vector<std::vector<std::string>> rows;
-  for (const auto& d : pending)
-    rows.push_back(
-        {std::to_string(d.id), fmt::format("#{}", d.case_id), d.channel, std::to_string(d.attempts),
-         d.next_attempt_at ? (*d.next_attempt_at <= now ? "now" : format_relative(*d.next_attempt_at, now)) : "now",
-         d.last_error});
-  out.table({{"DELIVERY", false, true}, {"CASE"}, {"CHANNEL"}, {"TRIES", false, true}, {"NEXT"}, {"LAST ERROR", true}},
-            std::move(rows));
-  out.hint("`esc outbox retry` delivers what is due; `esc outbox drop DELIVERY` gives one up");
+  std::vector<std::vector<Style>> styles;
+  for (const auto& d : open) {
+    const bool failed = d.status == DeliveryStatus::failed;
+    std::string next = failed ? "needs you"
+                       : !d.next_attempt_at || *d.next_attempt_at <= now ? "now"
+                                                                          : format_relative(*d.next_attempt_at, now);
+    rows.push_back({std::to_string(d.id), fmt::format("#{}", d.case_id), d.channel, std::string(to_string(d.status)),
+                    std::to_string(d.attempts), next, d.last_error});
+    styles.push_back({Style::bold, Style::none, Style::none, failed ? Style::red : Style::yellow, Style::none,
+                      failed ? Style::red : Style::none, Style::none});
+  }
+  out.table({{"DELIVERY", false, true},
+             {"CASE"},
+             {"CHANNEL"},
+             {"STATUS"},
+             {"TRIES", false, true},
+             {"NEXT"},
+             {"LAST ERROR", true}},
+            std::move(rows), styles);
+  out.hint("`esc outbox retry` delivers what is due; `esc outbox retry DELIVERY` tries one now (a failed one after "
+           "the fix); `esc outbox drop DELIVERY` gives one up");
 }
 
 void run_retry(const OutboxOptions& o, Context& ctx) {
   auto& store = ctx.store();
-  const Config& cfg = ctx.config();
+  const Config& cfg = ctx.strict_config();
   const Time now = ctx.now();
-  int delivered = 0, failed = 0, waiting = 0;
-  for (const auto& d : store.pending_deliveries()) {
-    if (!o.all && d.next_attempt_at && *d.next_attempt_at > now) {
-      ++waiting;
-      continue;
+  // Outcomes an earlier run delivered but could not record come first.
+  const int kept = app::record_kept_outcomes(store, cfg, now);
+  if (kept) ctx.out().info(fmt::format("Recorded {} delivery outcome(s) kept from an earlier run.", kept));
+  std::vector<Delivery> todo;
+  if (!o.delivery.empty()) {
+    const auto id = delivery_number(o.delivery);
+    auto d = store.get_delivery(id);
+    if (!d) throw not_found(fmt::format("no delivery {}", id), "`esc outbox` lists them");
+    if (d->imported)
+      throw data_error(fmt::format("delivery {} is history from another log; nothing here sends it", id));
+    if (d->status == DeliveryStatus::delivered || d->status == DeliveryStatus::dropped)
+      throw data_error(fmt::format("delivery {} is already {}", id, to_string(d->status)));
+    todo.push_back(*d);
+  } else {
+    todo = store.outbox();
+  }
+  int delivered = 0, deferred = 0, waiting = 0, failed = 0, other = 0;
+  using W = app::Attempted::What;
+  for (const auto& d : todo) {
+    if (o.delivery.empty()) {
+      // A failed delivery needs a person: cron never tries it again.
+      if (d.status == DeliveryStatus::failed) {
+        ++failed;
+        continue;
+      }
+      if (!o.all && d.next_attempt_at && *d.next_attempt_at > now) {
+        ++waiting;
+        continue;
+      }
     }
-    auto a = attempt_delivery(store, cfg, d.id, now);
-    if (!a.attempted) {
-      ++waiting;
-    } else if (a.ok) {
-      ++delivered;
-      ctx.out().info(fmt::format("Delivered {} (case #{}) to {}.", d.id, d.case_id, d.channel));
-    } else {
-      ++failed;
-      std::cerr << fmt::format("esc: delivery {} (case #{}) to {} failed again: {}\n", d.id, d.case_id, d.channel,
-                               inert(a.error));
+    const auto a = app::attempt_delivery(store, cfg, d.id, now);
+    switch (a.what) {
+      case W::delivered:
+        ++delivered;
+        ctx.out().info(fmt::format("Delivered {} (case #{}) to {}{}.", d.id, d.case_id, d.channel,
+                                   a.delivery.remote_key.empty() ? "" : ": " + a.delivery.remote_key));
+        break;
+      case W::deferred:
+        ++deferred;
+        std::cerr << fmt::format("esc: delivery {} (case #{}) to {} deferred: {}\n", d.id, d.case_id, d.channel,
+                                 inert(a.error));
+        break;
+      case W::failed:
+        ++failed;
+        std::cerr << fmt::format("esc: delivery {} (case #{}) to {} failed for good: {}\n", d.id, d.case_id,
+                                 d.channel, inert(a.error));
+        break;
+      case W::unrecorded:
+        ++other;
+        std::cerr << fmt::format("esc: delivered {} to {} but not recorded; `esc outbox retry` will record it "
+                                 "without sending again\n",
+                                 d.id, d.channel);
+        break;
+      case W::lost_claim:
+        ++other;
+        std::cerr << fmt::format("esc: delivery {}: {}; nothing was recorded\n", d.id, a.error);
+        break;
+      case W::busy:
+        ++waiting;
+        break;
     }
   }
-  if (delivered + failed + waiting == 0) {
+  if (todo.empty() && kept == 0) {
     ctx.out().info("Nothing to deliver.");
     return;
   }
-  ctx.out().info(fmt::format("{} delivered, {} failed, {} not yet due.", delivered, failed, waiting));
-  if (failed + waiting > 0) ctx.exit_code = static_cast<int>(Exit::temp_fail);
+  ctx.out().info(fmt::format("{} delivered, {} deferred, {} not yet due, {} failed for good.", delivered, deferred,
+                             waiting, failed));
+  if (failed) ctx.out().hint("a failed delivery needs a person: fix the channel, then `esc outbox retry DELIVERY`");
+  if (deferred + waiting + failed + other > 0) ctx.exit_code = static_cast<int>(Exit::temp_fail);
 }
 
 void run_drop(const OutboxOptions& o, Context& ctx) {
-  auto& store = ctx.store();
-  std::string id = o.delivery;
-  if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos || id.size() > 18)
-    throw usage_error(fmt::format("\"{}\" is not a delivery number", inert(id)), "`esc outbox` lists them");
-  store.write([&] {
-    auto d = store.get_delivery(std::stoll(id));
-    if (!d) throw not_found(fmt::format("no delivery {}", id), "`esc outbox` lists them");
-    if (d->status != DeliveryStatus::pending)
-      throw data_error(fmt::format("delivery {} is already {}", id, to_string(d->status)));
-    d->status = DeliveryStatus::dropped;
-    d->next_attempt_at.reset();
-    store.update_delivery(*d);
-    auto c = store.get_case(d->case_id);
-    if (c)
-      add_entry(ctx, *c, "delivery",
-                fmt::format("Delivery to {} dropped by hand after {} attempt(s).", d->channel, d->attempts));
-  });
+  const auto id = delivery_number(o.delivery);
+  app::drop_delivery(ctx.store(), id, ctx.engineer(), ctx.now());
   ctx.out().info(fmt::format("Dropped delivery {}.", id));
 }
 
@@ -106,18 +154,20 @@ void run_drop(const OutboxOptions& o, Context& ctx) {
 
 void register_outbox(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<OutboxOptions>();
-  auto* cmd = app.add_subcommand("outbox", "Deliveries not yet delivered; retry or drop them");
+  auto* cmd = app.add_subcommand("outbox", "Deliveries not yet delivered: queued, or failed for good; retry or drop");
   add_format(cmd, o->format, {"table", "json", "csv"});
   cmd->require_subcommand(0, 1);
   cmd->footer(
       "Examples:\n  esc outbox --format json\n  esc outbox retry --all     # now, ignoring the back-off\n"
-      "  esc outbox drop 7");
-  auto* retry = cmd->add_subcommand("retry", "Deliver what is due (exit 75 while something is still pending)");
-  retry->add_flag("--all", o->all, "Ignore the back-off: try every pending delivery now");
+      "  esc outbox retry 7         # one delivery, a failed one too\n  esc outbox drop 7");
+  auto* retry = cmd->add_subcommand("retry", "Deliver what is due (exit 75 while something is still open)");
+  retry->add_flag("--all", o->all, "Ignore the back-off: try every queued delivery now");
+  retry->add_option("delivery", o->delivery, "Only this delivery, now (a failed one after its fix)")
+      ->type_name("DELIVERY");
   retry->footer("For cron:\n  */5 * * * * esc outbox retry --quiet");
   auto* drop = cmd->add_subcommand("drop", "Give up on one delivery (recorded on the case)");
   drop->add_option("delivery", o->delivery, "Delivery number, from `esc outbox`")->required()->type_name("DELIVERY");
-  cmd->callback([o, cmd, retry, drop, &ctx] {
+  cmd->callback([o, retry, drop, &ctx] {
     if (retry->parsed())
       run_retry(*o, ctx);
     else if (drop->parsed())

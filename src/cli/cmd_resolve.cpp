@@ -16,24 +16,9 @@ struct ResolveOptions {
 };
 
 void run_resolve(const ResolveOptions& o, Context& ctx) {
-  auto& store = ctx.store();
-  Case c = ctx.find_case(o.id);
+  const Case c = ctx.find_case(o.id);
   std::string text = o.text.empty() ? std::string("Resolved.") : checked_text(join(o.text, " "), "the resolution");
-  store.write([&] {
-    c = *store.get_case(c.id);
-    if (c.status == Status::resolved)
-      throw data_error(fmt::format("case #{} is already resolved", c.id), fmt::format("`esc reopen {}` first", c.id));
-    if (o.unnecessary && store.escalations(c.id).empty())
-      throw usage_error(fmt::format("case #{} was never escalated; --unnecessary marks an escalation", c.id));
-    c.status = Status::resolved;
-    c.resolved_at = ctx.now();
-    c.csat = o.csat;
-    c.unnecessary = o.unnecessary;
-    std::string entry = text;
-    if (o.csat) entry += fmt::format(" (CSAT {}/5)", *o.csat);
-    if (o.unnecessary) entry += " The escalation turned out not to be needed.";
-    add_entry(ctx, c, "resolved", entry);
-  });
+  app::resolve(ctx.store(), c.id, text, o.csat, o.unnecessary, ctx.engineer(), ctx.now());
   ctx.out().info(fmt::format("Resolved case #{}.", c.id));
   ctx.out().hint(fmt::format("capture what you learned: `esc review {}`", c.id));
 }
@@ -43,18 +28,9 @@ struct ReopenOptions {
 };
 
 void run_reopen(const ReopenOptions& o, Context& ctx) {
-  auto& store = ctx.store();
-  Case c = ctx.find_case(o.id);
-  store.write([&] {
-    c = *store.get_case(c.id);
-    if (c.status != Status::resolved) throw data_error(fmt::format("case #{} is not resolved", c.id));
-    c.status = store.escalations(c.id).empty() ? Status::open : Status::escalated;
-    c.resolved_at.reset();
-    c.csat.reset();
-    c.unnecessary = false;
-    add_entry(ctx, c, "reopened", "Reopened.");
-  });
-  ctx.out().info(fmt::format("Reopened case #{} ({}).", c.id, to_string(c.status)));
+  const Case c = ctx.find_case(o.id);
+  const Status s = app::reopen(ctx.store(), c.id, ctx.engineer(), ctx.now());
+  ctx.out().info(fmt::format("Reopened case #{} ({}).", c.id, to_string(s)));
 }
 
 struct UpdateOptions {
@@ -63,13 +39,10 @@ struct UpdateOptions {
 };
 
 void run_update(const UpdateOptions& o, Context& ctx) {
-  auto& store = ctx.store();
-  Case c = ctx.find_case(o.id);
+  const Case c = ctx.find_case(o.id);
   const std::string text = entry_text(ctx, o.text, "update to the client");
-  store.write([&] {
-    c = *store.get_case(c.id);
-    add_entry(ctx, c, "update", text);
-  });
+  ctx.store().write(
+      [&] { app::add_entry(ctx.store(), c.id, EntryKind::update, text, ctx.engineer().name, ctx.now()); });
   ctx.out().info(fmt::format("Recorded an update to the client on #{}.", c.id));
 }
 
@@ -78,22 +51,28 @@ void run_update(const UpdateOptions& o, Context& ctx) {
 void register_resolve(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<ResolveOptions>();
   auto* cmd = app.add_subcommand("resolve", "Resolve a case");
-  cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  cmd->add_option("id", o->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   cmd->add_option("text", o->text, "How it was resolved")->type_name("TEXT");
-  cmd->add_option("--csat", o->csat, "Client satisfaction, 1 to 5")->check(CLI::Range(1, 5))->type_name("N");
+  cmd->add_option("--csat", o->csat, "Client satisfaction, 1 to 5")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            return v.size() == 1 && v[0] >= '1' && v[0] <= '5' ? "" : "expected a whole number from 1 to 5, got \"" + v + "\"";
+          },
+          "1-5"))
+      ->type_name("N");
   cmd->add_flag("--unnecessary", o->unnecessary, "The escalation turned out not to be needed");
   cmd->footer("Example:\n  esc resolve 12 \"3-D Secure timeout raised to 10s by payments team\" --csat 4");
   cmd->callback([o, &ctx] { run_resolve(*o, ctx); });
 
   auto r = std::make_shared<ReopenOptions>();
   auto* reopen = app.add_subcommand("reopen", "Reopen a resolved case");
-  reopen->add_option("id", r->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  reopen->add_option("id", r->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   reopen->footer("Example:\n  esc reopen 12      # back to escalated (or open, if it never was)");
   reopen->callback([r, &ctx] { run_reopen(*r, ctx); });
 
   auto u = std::make_shared<UpdateOptions>();
   auto* update = app.add_subcommand("update", "Record a follow-up update to the client");
-  update->add_option("id", u->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  update->add_option("id", u->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   update->add_option("text", u->text, "What the client was told; `-` reads stdin")->type_name("TEXT");
   update->footer("Example:\n  esc update 12 \"Still with engineering; next update by 16:00 CET\"");
   update->callback([u, &ctx] { run_update(*u, ctx); });

@@ -29,18 +29,17 @@ void run_review(const ReviewOptions& o, Context& ctx) {
   if (!o.improve.empty()) parts.emplace_back("improve", checked_text(o.improve, "--improve"));
   for (const auto& l : o.lessons) parts.emplace_back("lesson", checked_text(l, "--lesson"));
   const bool interactive = !o.no_input && ctx.out().stdin_is_tty();
+  const auto who = ctx.engineer();
   auto save = [&](const std::string& state, const std::string& text) {
-    store.write([&] {
-      c = *store.get_case(c.id);
-      add_entry(ctx, c, "review", text, state);
-    });
+    store.write([&] { app::add_entry(store, c.id, EntryKind::review, text, who.name, ctx.now(), state); });
   };
   for (const auto& [state, text] : parts)
     if (!trim(text).empty()) save(state, text);
   int asked = 0;
   if (interactive) {
     auto prompt = [&](const std::string& state, const std::string& q) {
-      auto a = ask(q);
+      std::cerr << q << '\n';
+      auto a = ask("> ");
       if (!a) return false;
       std::string t = trim(*a);
       if (!t.empty() && is_valid_utf8(t) && !has_control_chars(t, "\t")) save(state, t), ++asked;
@@ -92,7 +91,7 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
   auto row = [](const LessonHit& h) -> std::vector<std::string> {
     return {fmt::format("#{}", h.entry.case_id), format_local(h.entry.at).substr(0, 10), h.case_title, h.entry.text};
   };
-  const std::vector<Column> columns{{"CASE", false, true}, {"DATE"}, {"TITLE"}, {"LESSON", true}};
+  const std::vector<Column> columns{{"CASE", false, true}, {"DATE"}, {"TITLE", true}, {"LESSON", true}};
   size_t rows = 0;
   store.read([&] {  // one snapshot, in case the table is long enough to be read twice
     rows = ctx.out().table(columns, [&](const Output::RowSink& sink) {
@@ -113,7 +112,7 @@ void run_lessons(const LessonsOptions& o, Context& ctx) {
 void register_review(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<ReviewOptions>();
   auto* cmd = app.add_subcommand("review", "The post-resolution review: what worked, what to improve, lessons");
-  cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  cmd->add_option("id", o->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   cmd->add_option("--worked", o->worked, "What worked well")->type_name("TEXT");
   cmd->add_option("--improve", o->improve, "What to do better")->type_name("TEXT");
   cmd->add_option("--lesson", o->lessons, "A lesson for the team (repeatable)")->type_name("TEXT");
@@ -125,7 +124,7 @@ void register_review(CLI::App& app, Context& ctx) {
   auto l = std::make_shared<LessonsOptions>();
   auto* lessons = app.add_subcommand("lessons", "Lessons learned across all cases, best match first");
   lessons->add_option("query", l->query, "Words to look for (none: newest first)")->type_name("QUERY");
-  lessons->add_option("--limit", l->limit, "At most N lessons; 0 for all")->type_name("N")->capture_default_str();
+  add_number(lessons, "--limit", l->limit, "At most N lessons; 0 for all")->capture_default_str();
   add_format(lessons, l->format, {"table", "json", "csv"});
   lessons->footer("Example:\n  esc lessons 3DS timeout --format json | jq -r '.[].text'");
   lessons->callback([l, &ctx] { run_lessons(*l, ctx); });

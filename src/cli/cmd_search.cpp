@@ -35,21 +35,20 @@ std::string marked(const std::string& snippet, const std::string& open, const st
 void run_search(const SearchOptions& o, Context& ctx) {
   const std::string query = checked_line(join(o.query, " "), "the query");
   if (query.empty()) throw usage_error("the query is empty");
-  if (!o.kind.empty() && o.kind != "title" && !is_entry_kind(o.kind))
-    throw usage_error(fmt::format("unknown entry kind \"{}\"", o.kind),
-                      fmt::format("expected title or one of: {}", join(user_entry_kinds(), ", ")));
+  if (!o.kind.empty() && o.kind != "title" && !parse_entry_kind(o.kind))
+    throw usage_error(fmt::format("unknown entry kind \"{}\"", inert(o.kind)),
+                      fmt::format("expected title or one of: {}", join(user_entry_kind_names(), ", ")));
   if (o.limit < 1) throw usage_error("--limit must be 1 or more");
   auto hits = ctx.store().search(query, o.kind, o.limit, o.newest);
   if (o.format == "json") {
-    nlohmann::json a = nlohmann::json::array();
+    JsonArrayPrinter a;
     for (const auto& h : hits)
-      a.push_back({{"case", h.case_id},
+      a.add({{"case", h.case_id},
                    {"entry", h.entry_id ? nlohmann::json(h.entry_id) : nlohmann::json(nullptr)},
                    {"kind", h.kind},
                    {"title", h.title},
                    {"at", format_rfc3339(h.at)},
                    {"snippet", marked(h.snippet, "[", "]")}});
-    print_json(a);
     return;
   }
   if (o.format == "csv") {
@@ -83,7 +82,7 @@ void register_search(CLI::App& app, Context& ctx) {
       ->required()
       ->type_name("QUERY");
   cmd->add_option("--kind", o->kind, "Only entries of this kind (or `title`)")->type_name("KIND");
-  cmd->add_option("--limit", o->limit, "At most N results")->type_name("N")->capture_default_str();
+  add_number(cmd, "--limit", o->limit, "At most N results")->capture_default_str();
   cmd->add_flag("--newest", o->newest, "Newest first instead of best match first");
   add_format(cmd, o->format, {"table", "json", "csv"});
   cmd->footer("Example:\n  esc search 3-D Secure timeout --kind step");

@@ -1,14 +1,9 @@
 #include <fmt/format.h>
 
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "common.hpp"
-#include "esc/channels.hpp"
 #include "esc/error.hpp"
-#include "esc/outbox.hpp"
-#include "esc/redact.hpp"
-#include "esc/summary.hpp"
 #include "esc/text.hpp"
 
 namespace esc::cli {
@@ -16,132 +11,134 @@ namespace esc::cli {
 namespace {
 
 struct SendOptions {
-  std::string id, to, channel, reason;
-  bool dry_run = false, force = false;
+  std::string id, to, channel, reason, note;
+  bool dry_run = false, force = false, again = false;
 };
 
-void run_send(const SendOptions& o, Context& ctx) {
-  const Config& cfg = ctx.config();
+// What became of each delivery, said once: delivered, kept for later, or
+// needing a person.
+struct Report {
+  std::vector<std::string> delivered, deferred, failed, unrecorded, other;
+};
+
+void report(Context& ctx, const Report& r) {
   auto& out = ctx.out();
-  if (o.force && trim(o.reason).empty())
-    throw usage_error(
-        "--force needs --reason: say why this goes out before it is ready",
-        fmt::format("esc send {} --force --reason \"client's CFO on the phone, no time for the rest\"", o.id));
-  if (!o.force && !o.reason.empty()) throw usage_error("--reason goes with --force");
-  const PathConfig* path = nullptr;
+  if (!r.delivered.empty()) out.info("Delivered: " + join(r.delivered, ", ") + ".");
+  for (const auto& u : r.unrecorded)
+    std::cerr << fmt::format(
+        "esc: delivered to {} but not recorded; `esc outbox retry` will record it without sending again\n", u);
+  if (!r.deferred.empty()) {
+    std::cerr << fmt::format("esc: deferred, kept in the outbox: {}\n", join(r.deferred, "; "));
+    out.hint("`esc outbox retry` delivers it once the channel works again (cron-friendly)");
+  }
+  if (!r.failed.empty()) {
+    std::cerr << fmt::format("esc: failed for good, needs a person: {}\n", join(r.failed, "; "));
+    out.hint("fix the channel (`esc config check`), then `esc outbox retry DELIVERY`");
+  }
+  for (const auto& o : r.other) std::cerr << fmt::format("esc: {}\n", o);
+  if (!r.deferred.empty() || !r.failed.empty() || !r.unrecorded.empty() || !r.other.empty())
+    ctx.exit_code = static_cast<int>(Exit::temp_fail);
+}
+
+void run_send(SendOptions o, Context& ctx) {
+  if ((o.force || o.again) && trim(o.reason).empty())
+    throw usage_error(fmt::format("{} needs --reason: say why it goes out {}", o.force ? "--force" : "--again",
+                                  o.force ? "before it is ready" : "again"),
+                      fmt::format("esc send {} {} --reason \"...\"", o.id, o.force ? "--force" : "--again"));
+  if (!o.force && !o.again && !o.reason.empty()) throw usage_error("--reason goes with --force or --again");
+  o.reason = checked_line(o.reason, "--reason");
+  o.note = checked_line(o.note, "--note");
+  const Config& cfg = ctx.strict_config();
+  app::SendRequest req;
   if (!o.to.empty()) {
-    path = cfg.find_path(o.to);
-    if (!path) {
+    req.path = cfg.find_path(o.to);
+    if (!req.path) {
       std::vector<std::string> names;
       for (const auto& p : cfg.paths) names.push_back(p.name);
-      throw usage_error(fmt::format("no escalation path \"{}\"", o.to), fmt::format("paths: {}", join(names, ", ")));
+      throw usage_error(fmt::format("no escalation path \"{}\"", inert(o.to)), fmt::format("paths: {}", join(names, ", ")));
     }
   }
-  std::vector<std::string> channels;
-  if (!o.channel.empty()) {
-    if (!cfg.find_channel(o.channel)) {
-      std::vector<std::string> names;
-      for (const auto& c : cfg.channels) names.push_back(c.name);
-      throw usage_error(fmt::format("no channel \"{}\"", o.channel), fmt::format("channels: {}", join(names, ", ")));
-    }
-    channels.push_back(o.channel);
-  }
-
+  const Case found = ctx.find_case(o.id);
+  req.case_id = found.id;
+  req.channel = o.channel;
+  req.force = o.force;
+  req.again = o.again;
+  req.reason = o.reason;
+  req.note = o.note;
   auto& store = ctx.store();
-  Case c = ctx.find_case(o.id);
-  if (!path) path = &cfg.route(c.severity);
-  if (channels.empty()) channels = path->channels;
-  if (c.status == Status::resolved)
-    throw data_error(fmt::format("case #{} is resolved", c.id), fmt::format("reopen it first: `esc reopen {}`", c.id));
-
-  const auto entries = store.entries(c.id);
-  const auto previous = store.escalations(c.id);
-  Summary s = build_summary(c, entries, previous, cfg, ctx.now());
-  const bool ready = s.readiness.ready();
-  if (!ready && !o.force) {
-    std::cerr << fmt::format("esc: case #{} is not ready to escalate; missing:\n", c.id);
-    for (const auto* m : s.readiness.missing(true)) std::cerr << fmt::format("  - {}: {}\n", m->key, m->question);
-    out.hint(fmt::format("`esc check {}` asks for each; or `--force --reason TEXT` to send anyway", c.id));
-    ctx.exit_code = static_cast<int>(Exit::no);
-    return;
+  auto plan = app::plan_send(store, cfg, req, ctx.now());
+  // Sending to a level that came before: say why it is sent now.
+  const bool re_escalating = plan.level > 1 && !plan.redeliver;
+  if (re_escalating && req.note.empty() && !o.dry_run && ctx.out().stdin_is_tty() &&
+      (!plan.unanswered || req.again)) {
+    auto answer = ask("Why is it sent now (e.g. \"tier2 did not answer in 4h\")? ");
+    if (answer) req.note = checked_line(*answer, "the note");
+    plan = app::plan_send(store, cfg, req, ctx.now());
   }
-  if (!ready) s.forced_reason = checked_line(o.reason, "--reason");
-  if (path->external) {
-    // A vendor or regulator gets the case, not the team's internal notes.
-    s.notes.clear();
-    s.heads_up.clear();
-  }
-  Redactor(cfg).apply(s);
-  const int level = previous.empty() ? 1 : previous.back().level + 1;
 
   if (o.dry_run) {
-    for (const auto& name : channels) {
+    for (const auto& name : plan.channels) {
       const ChannelConfig& ch = *cfg.find_channel(name);
-      Payload p = render_payload(ch, s, "(key assigned when sent)", ctx.now());
-      std::cerr << fmt::format("--- would send level {} to path {} via channel {}: {} ({})\n", level, path->name, name,
-                               p.description, p.content_type);
+      Payload p = render_payload(ch, plan.summary, "(key assigned when sent)",
+                                 {cfg.engineer_name, cfg.engineer_email}, ctx.now());
+      std::cerr << fmt::format("--- would {} level {} to path {} via channel {}: {} ({})\n",
+                               plan.redeliver ? "deliver again" : "send", plan.level, plan.path->name, name,
+                               inert(p.description), p.content_type);
       std::cout << p.body;
       if (!p.body.ends_with("\n")) std::cout << '\n';
     }
-    out.info("Dry run: nothing was recorded or sent.");
+    if (plan.unanswered && !req.again && !plan.redeliver)
+      ctx.out().warn(fmt::format("level {} to {} is still unanswered: `esc send` would refuse without --again",
+                                 plan.unanswered->level, plan.unanswered->path));
+    ctx.out().info("Dry run: nothing was recorded or sent.");
     return;
   }
 
-  // Record everything before trying to deliver anything: a crash from here
-  // on leaves the escalation and its queued deliveries in the outbox.
-  Escalation x;
-  std::vector<std::int64_t> delivery_ids;
-  // Durable: once a channel has it, the escalation must not be forgotten.
-  store.write(
-      [&] {
-        c = *store.get_case(c.id);
-        auto now_previous = store.escalations(c.id);
-        x.level = now_previous.empty() ? 1 : now_previous.back().level + 1;
-        x.uuid = new_uuid();
-        x.case_id = c.id;
-        x.path = path->name;
-        x.at = ctx.now();
-        x.forced = !ready;
-        x.force_reason = ready ? "" : s.forced_reason;
-        x.subject = s.subject;
-        x.snapshot = to_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        store.insert_escalation(x);
-        for (const auto& name : channels) {
-          Delivery d;
-          d.escalation_id = x.id;
-          d.channel = name;
-          d.key = new_uuid();
-          d.created_at = ctx.now();
-          d.next_attempt_at = ctx.now();
-          store.insert_delivery(d);
-          delivery_ids.push_back(d.id);
-        }
-        c.status = Status::escalated;
-        std::string text = fmt::format("Escalated to {} (level {}) via {}.", path->name, x.level, join(channels, ", "));
-        if (x.forced) text += " Sent before the checklist was complete: " + x.force_reason;
-        add_entry(ctx, c, "escalated", text);
-      },
-      Store::Sync::durable);
-
-  std::vector<std::string> delivered, deferred;
-  for (auto id : delivery_ids) {
-    auto a = attempt_delivery(store, cfg, id, ctx.now());
-    if (a.ok)
-      delivered.push_back(a.delivery.channel);
-    else
-      deferred.push_back(fmt::format("{} ({})", a.delivery.channel, inert(a.error)));
+  app::Sent sent;
+  try {
+    sent = app::record_send(store, cfg, req, ctx.engineer(), ctx.now());
+  } catch (const Error& e) {
+    if (e.code() != Exit::no) throw;
+    std::cerr << "esc: " << e.what() << '\n';
+    ctx.out().hint(e.hint());
+    ctx.exit_code = static_cast<int>(Exit::no);
+    return;
   }
-  std::string msg = fmt::format("Escalated #{} to {} (level {}).", c.id, path->name, x.level);
-  if (!delivered.empty()) msg += " Delivered: " + join(delivered, ", ") + ".";
-  out.info(msg);
-  if (!deferred.empty()) {
-    std::cerr << fmt::format("esc: deferred, kept in the outbox: {}\n", join(deferred, "; "));
-    out.hint("`esc outbox retry` delivers it once the channel works again (cron-friendly)");
-    ctx.exit_code = static_cast<int>(Exit::temp_fail);
-  } else if (path->ack_within) {
-    out.hint(fmt::format("record the answer with `esc ack {}`; `esc due` flags it after {}", c.id,
-                         format_duration(*path->ack_within)));
+  Report r;
+  for (auto id : sent.deliveries) {
+    const auto a = app::attempt_delivery(store, cfg, id, ctx.now());
+    const std::string& name = a.delivery.channel;
+    using W = app::Attempted::What;
+    switch (a.what) {
+      case W::delivered:
+        r.delivered.push_back(a.delivery.remote_key.empty()
+                                  ? name
+                                  : fmt::format("{} ({} {})", name, a.delivery.remote_key, a.delivery.remote_url));
+        break;
+      case W::deferred:
+        r.deferred.push_back(fmt::format("{} ({})", name, inert(a.error)));
+        break;
+      case W::failed:
+        r.failed.push_back(fmt::format("{}, delivery {} ({})", name, a.delivery.id, inert(a.error)));
+        break;
+      case W::unrecorded:
+        r.unrecorded.push_back(name);
+        break;
+      case W::lost_claim:
+        r.other.push_back(fmt::format("{}: {}; nothing was recorded", name, a.error));
+        break;
+      case W::busy:
+        r.other.push_back(fmt::format("{}: another esc is delivering it now", name));
+        break;
+    }
   }
+  ctx.out().info(sent.new_level ? fmt::format("Escalated #{} to {} (level {}).", found.id, sent.x.path, sent.x.level)
+                                : fmt::format("Delivered level {} of #{} again.", sent.x.level, found.id));
+  report(ctx, r);
+  const PathConfig* path = cfg.find_path(sent.x.path);
+  if (ctx.exit_code == 0 && path && path->ack_within)
+    ctx.out().hint(fmt::format("record the answer with `esc ack {}`; `esc due` flags it after {}", found.id,
+                               format_duration(*path->ack_within)));
 }
 
 }  // namespace
@@ -149,16 +146,21 @@ void run_send(const SendOptions& o, Context& ctx) {
 void register_send(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<SendOptions>();
   auto* cmd = app.add_subcommand("send", "Escalate: record it and deliver the summary to the path's channels");
-  cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  cmd->add_option("id", o->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   cmd->add_option("--to", o->to, "Escalation path (default: [routing] by severity)")->type_name("PATH");
-  cmd->add_option("--channel", o->channel, "Deliver to this channel only, instead of the path's")->type_name("NAME");
+  cmd->add_option("--channel", o->channel,
+                  "Only this channel; while the path's escalation is unanswered, deliver that one again")
+      ->type_name("NAME");
   cmd->add_flag("--dry-run", o->dry_run, "Print what would be sent, to which channel; record nothing");
   cmd->add_flag("--force", o->force, "Send although the checklist is incomplete (needs --reason)");
-  cmd->add_option("--reason", o->reason, "Why it goes out unprepared (recorded)")->type_name("TEXT");
+  cmd->add_flag("--again", o->again, "Escalate to a path whose last escalation is unanswered (needs --reason)");
+  cmd->add_option("--reason", o->reason, "Why it goes out unprepared, or again (recorded)")->type_name("TEXT");
+  cmd->add_option("--note", o->note, "Why it is sent now; heads the summary (asked on a terminal when re-escalating)")
+      ->type_name("TEXT");
   cmd->footer(
-      "Exit status: 0 delivered, 1 refused (not ready), 75 deferred (queued in the outbox).\n"
+      "Exit status: 0 delivered, 1 refused (not ready, or the path has not answered), 75 deferred (queued).\n"
       "Examples:\n  esc send 12 --dry-run\n  esc send 12 | mail -s \"escalation\" tier2@example.com\n"
-      "  esc send 12 --to engineering      # the next level, when tier2 does not answer");
+      "  esc send 12 --to engineering --note \"tier2 did not answer in 4h\"");
   cmd->callback([o, &ctx] { run_send(*o, ctx); });
 }
 

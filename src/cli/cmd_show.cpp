@@ -55,21 +55,34 @@ void run_show(const ShowOptions& o, Context& ctx) {
                      c.csat ? fmt::format(", CSAT {}/5", *c.csat) : "",
                      c.unnecessary ? ", escalation marked unnecessary" : "");
 
+  if (c.snoozed_until && *c.snoozed_until > now)
+    s += fmt::format("snoozed until {}: {}\n", format_local(*c.snoozed_until), inert(c.snooze_reason));
+
   s += "\n" + out.paint("TIMELINE", Style::bold) + "\n";
   if (entries.empty()) s += "  (nothing recorded yet)\n";
-  const std::string indent(16 + 2 + 12 + 2, ' ');
+  // time (16) and entry number (6), then the kind (12): the text goes under.
+  const std::string indent(16 + 2 + 6 + 2 + 12 + 2, ' ');
   const size_t text_width = width > indent.size() + 20 ? width - indent.size() : 40;
   for (const auto& e : entries) {
-    std::string head =
-        fmt::format("{:<16}  {}  ", format_local(e.at), out.paint(fmt::format("{:<12}", e.kind), Style::cyan));
-    // A hypothesis's state and a review's part lead the text.
-    std::string text = e.state.empty() ? e.text : fmt::format("({}) {}", e.state, e.text);
+    std::string head = fmt::format("{:<16}  {:>6}  {}  ", format_local(e.at), fmt::format("[{}]", e.id),
+                                   out.paint(fmt::format("{:<12}", to_string(e.kind)), e.struck() ? Style::dim : Style::cyan));
+    // A hypothesis's state, a review's part and where sync found it lead the text.
+    std::string lead;
+    if (!e.state.empty()) lead += "(" + e.state + ") ";
+    if (!e.source.empty()) lead += "(" + e.source + (e.author.empty() ? "" : ", " + e.author) + ") ";
+    if (e.struck())
+      lead = fmt::format("[struck {} by {}: {}] ", format_local(*e.struck_at), e.struck_by, e.struck_reason) + lead;
+    const std::string text = inert(lead, false) + inert(e.text, true);
     bool first = true;
-    for (const auto& para : split_lines(inert(text, true))) {
-      for (const auto& line : wrap(para, text_width)) {
-        s += (first ? head : indent) + line + "\n";
+    std::string_view rest(text);
+    while (true) {
+      const auto nl = rest.find('\n');
+      for (const auto& line : wrap(rest.substr(0, nl), text_width)) {
+        s += (first ? head : indent) + (e.struck() ? out.paint(line, Style::dim) : line) + "\n";
         first = false;
       }
+      if (nl == std::string_view::npos) break;
+      rest.remove_prefix(nl + 1);
     }
     if (first) s += head + "\n";
   }
@@ -81,11 +94,17 @@ void run_show(const ShowOptions& o, Context& ctx) {
                        x.acked_at ? fmt::format("acknowledged {}{}", format_relative(*x.acked_at, now),
                                                 x.acked_by.empty() ? "" : " by " + inert(x.acked_by))
                                   : std::string("not acknowledged"));
+      if (!x.note.empty()) s += fmt::format("    why now: {}\n", inert(x.note));
+      if (!x.again_reason.empty()) s += fmt::format("    sent again while unanswered: {}\n", inert(x.again_reason));
       for (const auto& d : store.deliveries(x.id)) {
         std::string state(to_string(d.status));
-        if (d.status == DeliveryStatus::pending)
-          state = fmt::format("pending, {} attempt(s){}", d.attempts,
-                              d.last_error.empty() ? "" : ": " + inert(d.last_error));
+        if (d.imported)
+          state += " (imported: history from another log, never sent from this one)";
+        else if (d.status == DeliveryStatus::pending)
+          state = fmt::format("pending, {} attempt(s){}", d.attempts, d.last_error.empty() ? "" : ": " + inert(d.last_error));
+        else if (d.status == DeliveryStatus::failed)
+          state = fmt::format("failed for good after {} attempt(s): {}", d.attempts, inert(d.last_error));
+        if (!d.remote_key.empty()) state += fmt::format(": {} {}", inert(d.remote_key), inert(d.remote_url));
         s += fmt::format("    delivery {} via {}: {}\n", d.id, inert(d.channel), state);
       }
     }
@@ -98,7 +117,7 @@ void run_show(const ShowOptions& o, Context& ctx) {
 void register_show(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<ShowOptions>();
   auto* cmd = app.add_subcommand("show", "Show a case and its whole timeline");
-  cmd->add_option("id", o->id, "Case: 12, #12 or its external ref")->required()->type_name("ID");
+  cmd->add_option("id", o->id, "Case: 12, #12, ref:ZD-4411 or its ref")->required()->type_name("ID");
   add_format(cmd, o->format, {"text", "json"});
   cmd->footer(
       "Example:\n  esc show ZD-4411\n  esc show 12 --format json | jq '.entries[] | select(.kind == \"step\")'");

@@ -27,21 +27,10 @@ nlohmann::json jdur(const Durations& d) {
 void run_stats(const StatsOptions& o, Context& ctx) {
   const Time now = ctx.now();
   std::optional<Time> since, until;
-  if (!o.since.empty() && !(since = parse_when(o.since, now)))
-    throw usage_error(fmt::format("--since: \"{}\" is not a date, time or duration", o.since),
-                      "e.g. 2026-01-01 or 30d");
-  if (!o.until.empty() && !(until = parse_when(o.until, now)))
-    throw usage_error(fmt::format("--until: \"{}\" is not a date, time or duration", o.until), "e.g. 2026-12-01");
-  StatsBuilder builder(o.by, ctx.config(), now);
-  auto& store = ctx.store();
-  if (o.by.empty() || o.by == "month") {
-    for (const auto& c : store.case_counts(since, until, o.by == "month")) builder.add_counts(c);
-    store.escalated_stats(
-        since, until, [&](EscalatedMonth&& m) { builder.add_escalated_month(std::move(m)); },
-        [&](const StatsRow& r) { builder.add_escalation(r); }, [&](const StatsRow& r) { builder.add_unresolved(r); });
-  } else {
-    store.stats(since, until, o.by, [&](const StatsRow& r) { builder.add(r); });
-  }
+  if (!o.since.empty()) since = parse_at(o.since, now, "--since");
+  if (!o.until.empty()) until = parse_at(o.until, now, "--until");
+  StatsBuilder builder(*parse_stats_by(o.by), ctx.config(), now);
+  ctx.store().each_stats_case(since, until, [&](const StatsCase& c) { builder.add(c); });
   auto groups = builder.finish();
 
   if (o.format == "json") {
@@ -103,10 +92,19 @@ void run_stats(const StatsOptions& o, Context& ctx) {
                                        "unnecessary",
                                        "mean CSAT"};
   if (o.format == "csv") {
-    std::cout << csv_row({"group", "opened", "escalated", "resolved", "escalation_rate", "tte_median", "tte_p90",
-                          "tta_median", "tta_p90", "ttr_median", "ttr_p90", "forced_share", "client_update_compliance",
-                          "unnecessary_share", "csat_mean"});
-    for (const auto& g : groups) std::cout << csv_row(row(g));
+    // Numbers a spreadsheet reads: seconds and fractions, empty for none.
+    auto num = [](std::optional<double> v) { return v ? fmt::format("{:.4f}", *v) : std::string(); };
+    auto secs = [](std::optional<Seconds> d) { return d ? std::to_string(d->count()) : std::string(); };
+    std::cout << csv_row({"group", "opened", "escalated", "resolved", "escalation_rate", "tte_median_seconds",
+                          "tte_p90_seconds", "tta_median_seconds", "tta_p90_seconds", "ttr_median_seconds",
+                          "ttr_p90_seconds", "forced_share", "client_update_compliance", "unnecessary_share",
+                          "csat_mean"});
+    for (const auto& g : groups)
+      std::cout << csv_row({g.group, std::to_string(g.opened), std::to_string(g.escalated), std::to_string(g.resolved),
+                            num(g.escalation_rate()), secs(g.to_escalate.median), secs(g.to_escalate.p90),
+                            secs(g.to_acknowledge.median), secs(g.to_acknowledge.p90), secs(g.to_resolve.median),
+                            secs(g.to_resolve.p90), num(g.forced_share()), num(g.update_compliance()),
+                            num(g.unnecessary_share()), num(g.csat_mean())});
     return;
   }
   if (o.by.empty()) {
@@ -146,7 +144,7 @@ void run_stats(const StatsOptions& o, Context& ctx) {
 void register_stats(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<StatsOptions>();
   auto* cmd = app.add_subcommand("stats", "Escalation metrics: rates, times, preparedness, over-escalation, CSAT");
-  cmd->add_option("--since", o->since, "Cases opened from this date (2026-01-01, RFC 3339, or 30d ago)")
+  cmd->add_option("--since", o->since, "Cases opened from this date (2026-01-01 local midnight, or 30d ago)")
       ->type_name("DATE");
   cmd->add_option("--until", o->until, "Cases opened before this date")->type_name("DATE");
   cmd->add_option("--by", o->by, "Group by month, engineer, path, trigger, severity or customer")

@@ -1,10 +1,12 @@
 #include "common.hpp"
 
+#include <editline/readline.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +18,32 @@
 
 namespace esc::cli {
 
-std::string dumped(const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string dumped(const nlohmann::json& j) {
+  std::string s = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  // nlohmann escapes C0 controls; DEL, the C1 controls (U+0080 to U+009F,
+  // two bytes from 0xC2) and bidirectional overrides it writes as they are.
+  if (is_printable_ascii(s)) return s;
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    const auto third = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
+    if (c == 0x7f) {
+      out += "\\u007f";
+    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      out += fmt::format("\\u{:04x}", next);
+      ++i;
+    } else if (c == 0xe2 && ((next == 0x80 && third >= 0xaa && third <= 0xae) ||
+                             (next == 0x81 && third >= 0xa6 && third <= 0xa9))) {
+      out += fmt::format("\\u{:04x}", 0x2000 + ((next & 0x3f) << 6) + (third & 0x3f));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
 
 void print_json(const nlohmann::json& j) { std::cout << dumped(j) << '\n'; }
 
@@ -92,21 +119,36 @@ std::string entry_text(Context& ctx, const std::vector<std::string>& words, cons
   return text;
 }
 
-std::optional<std::string> ask(const std::string& question) {
-  std::cerr << question << "\n> " << std::flush;
-  std::string line;
-  if (!std::getline(std::cin, line)) {
+std::optional<std::string> ask(const std::string& prompt) {
+  if (!::isatty(STDIN_FILENO)) {
+    std::cerr << prompt << std::flush;
+    std::string line;
+    if (!std::getline(std::cin, line)) return std::nullopt;
+    return line;
+  }
+  // Prompts go to the terminal's error stream: stdout is for data.
+  static const bool set_up = [] {
+    rl_outstream = stderr;
+    using_history();
+    return true;
+  }();
+  (void)set_up;
+  char* line = readline(prompt.c_str());
+  if (!line) {
     std::cerr << '\n';
     return std::nullopt;
   }
-  return line;
+  std::string s(line);
+  std::free(line);
+  if (!trim(s).empty()) add_history(s.c_str());
+  return s;
 }
 
 std::string checked_severity(Context& ctx, const std::string& s) {
   const auto& cfg = ctx.config();
   if (s.empty()) return cfg.default_severity;
   if (!cfg.is_severity(s))
-    throw usage_error(fmt::format("unknown severity \"{}\"", s),
+    throw usage_error(fmt::format("unknown severity \"{}\"", inert(s)),
                       fmt::format("expected one of: {}", join(cfg.severities, ", ")));
   return s;
 }
@@ -115,23 +157,17 @@ void check_triggers(Context& ctx, const std::vector<std::string>& triggers) {
   const auto& cfg = ctx.config();
   for (const auto& t : triggers)
     if (!cfg.is_trigger(t))
-      throw usage_error(fmt::format("unknown trigger \"{}\"", t),
+      throw usage_error(fmt::format("unknown trigger \"{}\"", inert(t)),
                         fmt::format("expected one of: {}", join(cfg.triggers, ", ")));
 }
 
-void add_entry(Context& ctx, Case& c, const std::string& kind, const std::string& text, const std::string& state,
-               std::optional<Time> at) {
-  Entry e;
-  e.uuid = new_uuid();
-  e.case_id = c.id;
-  e.kind = kind;
-  e.text = text;
-  e.state = state;
-  e.at = at.value_or(ctx.now());
-  e.author = ctx.engineer();
-  ctx.store().insert_entry(e);
-  c.updated_at = std::max(c.updated_at, ctx.now());
-  ctx.store().update_case(c);
+Time parse_at(const std::string& text, Time now, const std::string& flag) {
+  auto t = parse_when(text, now);
+  if (!t)
+    throw usage_error(fmt::format("{}: \"{}\" is not a time", flag, inert(text)),
+                      "use \"2026-12-01 10:00\", \"10:00\", \"yesterday 14:00\" (local time), 2026-12-01T09:30:00Z, "
+                      "or 30m, 2h, 1d ago");
+  return *t;
 }
 
 CLI::Option* add_format(CLI::App* cmd, std::string& target, const std::vector<std::string>& allowed) {
@@ -139,6 +175,18 @@ CLI::Option* add_format(CLI::App* cmd, std::string& target, const std::vector<st
       ->check(CLI::IsMember(allowed))
       ->type_name("FORMAT")
       ->capture_default_str();
+}
+
+CLI::Option* add_number(CLI::App* cmd, const std::string& name, int& target, const std::string& description) {
+  return cmd->add_option(name, target, description)
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+              return fmt::format("expected a whole number, got \"{}\"", inert(v));
+            return {};
+          },
+          "N"))
+      ->type_name("N");
 }
 
 }  // namespace esc::cli

@@ -28,7 +28,9 @@ class JsonArrayPrinter {
   int depth_ = 0;
 };
 
-// A JSON value as esc prints it: two-space indents, invalid UTF-8 replaced.
+// A JSON value as esc prints it: two-space indents, invalid UTF-8 replaced,
+// and the control characters JSON lets through raw (DEL, C1, bidirectional
+// overrides) escaped, so that no output format can drive a terminal.
 std::string dumped(const nlohmann::json& j);
 
 // Text for an entry: "-" or no words and stdin not a terminal read stdin;
@@ -37,18 +39,22 @@ std::string entry_text(Context& ctx, const std::vector<std::string>& words, cons
 std::string read_all(std::istream& in);
 std::string edit_in_editor(const std::string& template_text);
 
-// Asks on stderr and reads one line from stdin; nullopt at end of input.
-std::optional<std::string> ask(const std::string& question);
+// Asks on the terminal, with line editing and history (libedit); nullopt
+// at end of input (Ctrl-D) or on Ctrl-C.
+std::optional<std::string> ask(const std::string& prompt);
 
 // Validation of values that the config defines.
 std::string checked_severity(Context& ctx, const std::string& s);
 void check_triggers(Context& ctx, const std::vector<std::string>& triggers);
 
-// Adds `e` to the case and bumps its updated_at, in the caller's transaction.
-void add_entry(Context& ctx, Case& c, const std::string& kind, const std::string& text, const std::string& state = {},
-               std::optional<Time> at = std::nullopt);
+// A point in time typed by the engineer, in the local zone: "2026-12-01
+// 10:00", "10:00" (today), "yesterday 14:00", RFC 3339, or a duration ago
+// ("30m", "2h"). Throws a usage Error naming `flag`.
+Time parse_at(const std::string& text, Time now, const std::string& flag);
 
 // The "--format" option with its allowed values.
 CLI::Option* add_format(CLI::App* cmd, std::string& target, const std::vector<std::string>& allowed);
+// A whole-number option, said so when it is not one.
+CLI::Option* add_number(CLI::App* cmd, const std::string& name, int& target, const std::string& description);
 
 }  // namespace esc::cli

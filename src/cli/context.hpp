@@ -2,11 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "esc/app.hpp"
 #include "esc/config.hpp"
 #include "esc/store.hpp"
 #include "output.hpp"
@@ -21,26 +21,39 @@ struct GlobalOptions {
   bool quiet = false;
 };
 
-// What a command may touch. The config and the database are opened on
-// first use, so a command that needs neither opens neither.
+// What a command may touch. The config and the log are opened on first
+// use, so that a command that needs neither opens neither.
 class Context {
  public:
   GlobalOptions opts;
   int exit_code = 0;
 
+  // The config for commands that deliver nothing: a problem confined to one
+  // channel is a warning (once), and that channel is left out.
   const Config& config();
+  // The config for commands that deliver or judge readiness: every problem
+  // is an error (78).
+  const Config& strict_config();
+  // The log, which must exist (66 otherwise; nothing is created).
   Store& store();
+  // The log, made when there is none: for the commands that write first
+  // (`new`, `init`, `import`).
+  Store& store_creating();
   Output& out();
   Time now();
-  std::filesystem::path db_path();
+  // Where the log is: --db, $ESC_DB, database.url, database.path, XDG.
+  std::string db_location();
 
-  // Resolves 12, #12 or an external ref to a case; 66 when there is none.
-  Case find_case(const std::string& id);
-  // The name recorded as author of what the engineer writes.
-  std::string engineer();
+  // Resolves `12`, `#12`, `ref:ZD-4411` or a ref to a case; 66 when there
+  // is none, 64 when a number is one case's id and another's ref.
+  Case find_case(const std::string& word);
+  // Who is at the keyboard: [engineer] name and email, else $USER.
+  app::Engineer engineer();
 
  private:
+  Store& open_store(bool create);
   std::optional<Config> config_;
+  bool strict_ = false;
   std::optional<Store> store_;
   std::optional<Output> out_;
   std::optional<Time> now_;
@@ -66,19 +79,12 @@ void register_exchange(CLI::App& app, Context& ctx);
 void register_init(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_completions(CLI::App& app, Context& ctx);
+void register_corrections(CLI::App& app, Context& ctx);
+void register_team(CLI::App& app, Context& ctx);
+void register_sync(CLI::App& app, Context& ctx);
+void register_report(CLI::App& app, Context& ctx);
 
-// What a command line asks for, read with the root's global options only.
-struct Invocation {
-  std::string_view command;  // the first word that is neither an option nor its value
-  std::string_view word;     // the word after the command, if any
-  bool help = false;         // help or help-all before the command
-  bool version = false;      // --version before the command
-};
-Invocation read_invocation(const CLI::App& root, int argc, char** argv);
-
-// The command tree for this command line: the global options and the
-// command being run, or everything when help, an unknown word or completion
-// needs it.
-std::unique_ptr<CLI::App> build_app(Context& ctx, int argc, char** argv);
+// The whole command tree.
+std::unique_ptr<CLI::App> build_app(Context& ctx);
 
 }  // namespace esc::cli

@@ -105,20 +105,28 @@ void Output::warn(const std::string& m) const { std::cerr << fmt::format("esc: w
 
 std::vector<std::size_t> Output::fit(const std::vector<Column>& columns, std::vector<std::size_t> w) const {
   const size_t n = columns.size();
-  if (size_t total = width(); total) {
-    size_t fixed = 0;
-    size_t flex = n;
-    for (size_t i = 0; i < n; ++i) {
-      if (columns[i].flex)
-        flex = i;
-      else
-        fixed += w[i];
-    }
-    fixed += 2 * (n - 1);
-    if (flex < n) {
-      size_t room = total > fixed + 10 ? total - fixed : 10;
-      w[flex] = std::min(w[flex], room);
-    }
+  const size_t total = width();
+  if (!total) return w;
+  // The fixed columns keep their width; the flexible ones share what is
+  // left, each getting at least an even share (or what it needs, if less),
+  // so that none of them is squeezed out by another.
+  size_t fixed = 2 * (n - 1), want = 0;
+  std::vector<size_t> flex;
+  for (size_t i = 0; i < n; ++i) {
+    if (columns[i].flex)
+      flex.push_back(i), want += w[i];
+    else
+      fixed += w[i];
+  }
+  if (flex.empty()) return w;
+  size_t room = total > fixed + 10 * flex.size() ? total - fixed : 10 * flex.size();
+  if (want <= room) return w;
+  std::sort(flex.begin(), flex.end(), [&](size_t a, size_t b) { return w[a] < w[b]; });
+  for (size_t k = 0; k < flex.size(); ++k) {
+    const size_t share = room / (flex.size() - k);
+    const size_t i = flex[k];
+    w[i] = std::min(w[i], share);
+    room -= w[i];
   }
   return w;
 }
@@ -265,11 +273,35 @@ std::size_t Output::table(const std::vector<Column>& columns, const std::functio
   return count;
 }
 
+namespace {
+
+// Whether the program a command line starts with can be run: a path, or a
+// name found on $PATH.
+bool runnable(const std::string& command) {
+  const std::string program = command.substr(0, command.find_first_of(" \t"));
+  if (program.empty()) return false;
+  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    const auto end = dirs.find(':', start);
+    const std::string dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 Output::Pager::Pager(const Output& o) {
   if (!o.stdout_tty_ || !o.stdin_is_tty()) return;
   std::string pager = "less -FRX";
   if (const char* p = std::getenv("PAGER"); p) pager = p;
-  if (pager.empty() || pager == "cat") return;
+  // No pager to run (none installed, or a typo in $PAGER): the text is
+  // printed as it is, as git does.
+  if (pager.empty() || pager == "cat" || !runnable(pager)) return;
   std::cout << std::flush;
   pipe_ = ::popen(pager.c_str(), "w");
   if (pipe_) ::signal(SIGPIPE, SIG_IGN);
@@ -294,7 +326,10 @@ void Output::page(const std::string& text) const {
   pager.write(text);
 }
 
-std::string csv_field(const std::string& s) {
+std::string csv_field(const std::string& raw) {
+  // A spreadsheet or a terminal may read the field: no control character
+  // gets through live (OSC 52 clipboard writes, OSC 8 links...).
+  const std::string s = inert(raw, true);
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {

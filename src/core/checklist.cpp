@@ -20,14 +20,16 @@ Readiness evaluate(const std::vector<ChecklistItem>& checklist, const Case& c, c
   Readiness r;
   r.case_id = c.id;
   for (const auto& item : checklist) {
-    ItemResult res{item.key, item.question, item.kinds, item.required, 0};
+    ItemResult res{item.key, item.question, item.prompt, item.kinds, item.required, 0};
     for (const auto& kind : item.kinds) {
       if (kind == "trigger") {
         res.entries += static_cast<int>(c.triggers.size());
         continue;
       }
       for (const auto& e : entries)
-        if (e.kind == kind && !(e.kind == "hypothesis" && e.state == "refuted") && !e.text.empty()) ++res.entries;
+        if (to_string(e.kind) == kind && !e.struck() && !(e.kind == EntryKind::hypothesis && e.state == "refuted") &&
+            !e.text.empty())
+          ++res.entries;
     }
     r.items.push_back(std::move(res));
   }

@@ -23,18 +23,33 @@ json to_json(const Case& c) {
           {"triggers", c.triggers},
           {"tags", c.tags},
           {"engineer", c.engineer},
+          {"engineer_email", c.engineer_email.empty() ? json(nullptr) : json(c.engineer_email)},
           {"created_at", format_rfc3339(c.created_at)},
           {"updated_at", format_rfc3339(c.updated_at)},
           {"resolved_at", time_or_null(c.resolved_at)},
           {"csat", c.csat ? json(*c.csat) : json(nullptr)},
-          {"unnecessary", c.unnecessary}};
+          {"unnecessary", c.unnecessary},
+          {"snoozed_until", time_or_null(c.snoozed_until)},
+          {"snooze_reason", c.snooze_reason.empty() ? json(nullptr) : json(c.snooze_reason)}};
 }
 
+namespace {
+json opt(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+}  // namespace
+
 json to_json(const Entry& e) {
-  json j{{"id", e.id},        {"uuid", e.uuid}, {"kind", e.kind}, {"text", e.text}, {"at", format_rfc3339(e.at)},
-         {"author", e.author}};
-  j["state"] = e.state.empty() ? json(nullptr) : json(e.state);
-  return j;
+  return {{"id", e.id},
+          {"uuid", e.uuid},
+          {"kind", to_string(e.kind)},
+          {"text", e.text},
+          {"at", format_rfc3339(e.at)},
+          {"author", e.author},
+          {"state", opt(e.state)},
+          {"source", opt(e.source)},
+          {"remote_id", opt(e.remote_id)},
+          {"struck_at", time_or_null(e.struck_at)},
+          {"struck_by", opt(e.struck_by)},
+          {"struck_reason", opt(e.struck_reason)}};
 }
 
 json to_json(const Escalation& x, bool with_snapshot) {
@@ -43,8 +58,11 @@ json to_json(const Escalation& x, bool with_snapshot) {
          {"level", x.level},
          {"path", x.path},
          {"at", format_rfc3339(x.at)},
+         {"sent_by", opt(x.sent_by)},
          {"forced", x.forced},
-         {"force_reason", x.force_reason.empty() ? json(nullptr) : json(x.force_reason)},
+         {"force_reason", opt(x.force_reason)},
+         {"again_reason", opt(x.again_reason)},
+         {"note", opt(x.note)},
          {"subject", x.subject},
          {"acked_at", time_or_null(x.acked_at)},
          {"acked_by", x.acked_by.empty() ? json(nullptr) : json(x.acked_by)}};
@@ -63,7 +81,10 @@ json to_json(const Delivery& d) {
           {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
           {"created_at", format_rfc3339(d.created_at)},
           {"next_attempt_at", time_or_null(d.next_attempt_at)},
-          {"delivered_at", time_or_null(d.delivered_at)}};
+          {"delivered_at", time_or_null(d.delivered_at)},
+          {"ticket", opt(d.remote_key)},
+          {"ticket_url", opt(d.remote_url)},
+          {"imported", d.imported}};
 }
 
 namespace {
@@ -88,10 +109,10 @@ std::string str(const json& j, const char* name, bool line = false) {
   return s;
 }
 
-std::string opt_str(const json& j, const char* name) {
+std::string opt_str(const json& j, const char* name, bool line = false) {
   auto it = j.find(name);
   if (it == j.end() || it->is_null()) return {};
-  return str(j, name);
+  return str(j, name, line);
 }
 
 std::int64_t integer(const json& j, const char* name) {
@@ -119,6 +140,7 @@ bool boolean(const json& j, const char* name, bool fallback) {
   return it->get<bool>();
 }
 
+// Single-line values, as `esc new` and `esc edit` take them.
 std::vector<std::string> strings(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || it->is_null()) return {};
@@ -126,7 +148,11 @@ std::vector<std::string> strings(const json& j, const char* name) {
   std::vector<std::string> out;
   for (const auto& x : *it) {
     if (!x.is_string()) bad(name, "expected an array of strings");
-    out.push_back(x.get<std::string>());
+    auto s = x.get<std::string>();
+    if (!is_valid_utf8(s)) bad(name, "not valid UTF-8");
+    if (has_control_chars(s)) bad(name, "holds control characters");
+    if (s.empty()) bad(name, "holds an empty string");
+    out.push_back(std::move(s));
   }
   return out;
 }
@@ -137,25 +163,30 @@ Case case_from_json(const json& j) {
   Case c;
   c.id = integer(j, "id");
   c.uuid = str(j, "uuid", true);
+  if (c.uuid.empty()) bad("uuid", "empty");
   c.title = str(j, "title", true);
   if (c.title.empty()) bad("title", "empty");
-  c.customer = opt_str(j, "customer");
+  c.customer = opt_str(j, "customer", true);
   c.severity = str(j, "severity", true);
   auto st = parse_status(str(j, "status"));
   if (!st) bad("status", "expected open, escalated or resolved");
   c.status = *st;
-  c.ref = opt_str(j, "ref");
+  c.ref = opt_str(j, "ref", true);
   c.triggers = strings(j, "triggers");
   c.tags = strings(j, "tags");
-  c.engineer = opt_str(j, "engineer");
+  c.engineer = opt_str(j, "engineer", true);
+  c.engineer_email = opt_str(j, "engineer_email", true);
   c.created_at = time(j, "created_at");
   c.updated_at = time(j, "updated_at");
   c.resolved_at = opt_time(j, "resolved_at");
   if (auto it = j.find("csat"); it != j.end() && !it->is_null()) {
-    if (!it->is_number_integer() || it->get<int>() < 1 || it->get<int>() > 5) bad("csat", "expected 1 to 5");
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 5)
+      bad("csat", "expected 1 to 5");
     c.csat = it->get<int>();
   }
   c.unnecessary = boolean(j, "unnecessary", false);
+  c.snoozed_until = opt_time(j, "snoozed_until");
+  c.snooze_reason = opt_str(j, "snooze_reason", true);
   return c;
 }
 
@@ -163,12 +194,19 @@ Entry entry_from_json(const json& j) {
   Entry e;
   e.id = integer(j, "id");
   e.uuid = str(j, "uuid", true);
-  e.kind = str(j, "kind", true);
-  if (!is_entry_kind(e.kind)) bad("kind", fmt::format("unknown entry kind \"{}\"", e.kind));
+  if (e.uuid.empty()) bad("uuid", "empty");
+  auto kind = parse_entry_kind(str(j, "kind", true));
+  if (!kind) bad("kind", fmt::format("unknown entry kind \"{}\"", str(j, "kind", true)));
+  e.kind = *kind;
   e.text = str(j, "text");
-  e.state = opt_str(j, "state");
+  e.state = opt_str(j, "state", true);
   e.at = time(j, "at");
-  e.author = opt_str(j, "author");
+  e.author = opt_str(j, "author", true);
+  e.source = opt_str(j, "source", true);
+  e.remote_id = opt_str(j, "remote_id", true);
+  e.struck_at = opt_time(j, "struck_at");
+  e.struck_by = opt_str(j, "struck_by", true);
+  e.struck_reason = opt_str(j, "struck_reason");
   return e;
 }
 
@@ -176,15 +214,21 @@ Escalation escalation_from_json(const json& j) {
   Escalation x;
   x.id = integer(j, "id");
   x.uuid = str(j, "uuid", true);
-  x.level = static_cast<int>(integer(j, "level"));
+  if (x.uuid.empty()) bad("uuid", "empty");
+  const auto level = integer(j, "level");
+  if (level < 1 || level > 1000) bad("level", "expected 1 to 1000");
+  x.level = static_cast<int>(level);
   x.path = str(j, "path", true);
   x.at = time(j, "at");
+  x.sent_by = opt_str(j, "sent_by", true);
   x.forced = boolean(j, "forced", false);
   x.force_reason = opt_str(j, "force_reason");
-  x.subject = str(j, "subject");
+  x.again_reason = opt_str(j, "again_reason");
+  x.note = opt_str(j, "note");
+  x.subject = str(j, "subject", true);
   x.snapshot = opt_str(j, "snapshot");
   x.acked_at = opt_time(j, "acked_at");
-  x.acked_by = opt_str(j, "acked_by");
+  x.acked_by = opt_str(j, "acked_by", true);
   return x;
 }
 
@@ -194,14 +238,19 @@ Delivery delivery_from_json(const json& j) {
   d.escalation_id = integer(j, "escalation_id");
   d.channel = str(j, "channel", true);
   d.key = str(j, "key", true);
+  if (d.key.empty()) bad("key", "empty");
   auto st = parse_delivery_status(str(j, "status"));
-  if (!st) bad("status", "expected pending, delivered or dropped");
+  if (!st) bad("status", "expected pending, delivered, failed or dropped");
   d.status = *st;
-  d.attempts = static_cast<int>(integer(j, "attempts"));
-  d.last_error = opt_str(j, "last_error");
+  const auto attempts = integer(j, "attempts");
+  if (attempts < 0 || attempts > 1'000'000) bad("attempts", "out of range");
+  d.attempts = static_cast<int>(attempts);
+  d.last_error = opt_str(j, "last_error", true);
   d.created_at = time(j, "created_at");
   d.next_attempt_at = opt_time(j, "next_attempt_at");
   d.delivered_at = opt_time(j, "delivered_at");
+  d.remote_key = opt_str(j, "ticket", true);
+  d.remote_url = opt_str(j, "ticket_url", true);
   return d;
 }
 

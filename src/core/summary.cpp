@@ -33,29 +33,49 @@ Summary build_summary(const Case& c, const std::vector<Entry>& entries, const st
   Summary s;
   s.subject = subject_line(c);
   s.c = c;
+  if (s.c.engineer_email.empty() && c.engineer == cfg.engineer_name) s.c.engineer_email = cfg.engineer_email;
   s.as_of = now;
-  if (c.engineer == cfg.engineer_name) s.engineer_email = cfg.engineer_email;
   for (const auto& t : c.triggers) s.why.push_back({t, describe_trigger(t)});
   for (const auto& e : entries) {
-    SummaryItem item{e.at, e.text, e.author, e.kind, e.state};
-    if (e.kind == "impact")
-      s.impact.push_back(item);
-    else if (e.kind == "outcome")
-      s.outcome.push_back(item);
-    else if (e.kind == "fact" || e.kind == "diagnostic")
-      s.facts.push_back(item);
-    else if (e.kind == "step")
-      s.steps.push_back(item);
-    else if (e.kind == "contact" || e.kind == "notice" || e.kind == "update")
-      s.client.push_back(item);
-    else if (e.kind == "hypothesis")
-      s.hypotheses.push_back(item);
-    else if (e.kind == "heads-up")
-      s.heads_up.push_back(item);
-    else if (e.kind == "note")
-      s.notes.push_back(item);
+    if (e.struck()) continue;
+    SummaryItem item{e.at, e.text, e.author, e.kind, e.state, e.source};
+    switch (e.kind) {
+      case EntryKind::impact:
+        s.impact.push_back(std::move(item));
+        break;
+      case EntryKind::outcome:
+        s.outcome.push_back(std::move(item));
+        break;
+      case EntryKind::fact:
+      case EntryKind::diagnostic:
+        s.facts.push_back(std::move(item));
+        break;
+      case EntryKind::step:
+        s.steps.push_back(std::move(item));
+        break;
+      case EntryKind::contact:
+      case EntryKind::notice:
+      case EntryKind::update:
+        s.client.push_back(std::move(item));
+        break;
+      case EntryKind::hypothesis:
+        s.hypotheses.push_back(std::move(item));
+        break;
+      case EntryKind::heads_up:
+        s.heads_up.push_back(std::move(item));
+        break;
+      case EntryKind::reply:
+      case EntryKind::resolved_upstream:
+        s.replies.push_back(std::move(item));
+        break;
+      case EntryKind::note:
+        s.notes.push_back(std::move(item));
+        break;
+      default:
+        break;
+    }
   }
-  for (const auto& x : escalations) s.escalations.push_back({x.level, x.path, x.at, x.acked_at, x.acked_by});
+  for (const auto& x : escalations) s.escalations.push_back({x.level, x.path, x.at, x.acked_at, x.acked_by, {}});
   s.readiness = evaluate(cfg.checklist, c, entries);
   return s;
 }
@@ -67,27 +87,43 @@ namespace {
 json items_json(const std::vector<SummaryItem>& v) {
   json a = json::array();
   for (const auto& i : v) {
-    json o{{"at", format_rfc3339(i.at)}, {"text", i.text}, {"author", i.author}, {"kind", i.kind}};
+    json o{{"at", format_rfc3339(i.at)}, {"text", i.text}, {"author", i.author}, {"kind", to_string(i.kind)}};
     if (!i.state.empty()) o["state"] = i.state;
+    if (!i.source.empty()) o["source"] = i.source;
     a.push_back(std::move(o));
   }
   return a;
 }
 
+std::string str(const json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<Time> when(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return parse_rfc3339(it->get<std::string>());
+}
+
 std::vector<SummaryItem> items_from(const json& j, const char* name) {
   std::vector<SummaryItem> out;
-  if (!j.contains(name)) return out;
-  for (const auto& o : j.at(name)) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const auto& o : *it) {
     SummaryItem i;
-    i.at = parse_rfc3339(o.at("at").get<std::string>()).value_or(Time{});
-    i.text = o.value("text", "");
-    i.author = o.value("author", "");
-    i.kind = o.value("kind", "");
-    i.state = o.value("state", "");
+    i.at = when(o, "at").value_or(Time{});
+    i.text = str(o, "text");
+    i.author = str(o, "author");
+    i.kind = parse_entry_kind(str(o, "kind")).value_or(EntryKind::note);
+    i.state = str(o, "state");
+    i.source = str(o, "source");
     out.push_back(std::move(i));
   }
   return out;
 }
+
+json opt(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
 }  // namespace
 
@@ -100,34 +136,40 @@ json to_json(const Summary& s) {
                     {"path", x.path},
                     {"at", format_rfc3339(x.at)},
                     {"acked_at", time_or_null(x.acked_at)},
-                    {"acked_by", x.acked_by.empty() ? json(nullptr) : json(x.acked_by)}});
-  json j{{"subject", s.subject},
-         {"case", to_json(s.c)},
-         {"as_of", format_rfc3339(s.as_of)},
-         {"age", format_duration(s.as_of - s.c.created_at)},
-         {"engineer_email", s.engineer_email.empty() ? json(nullptr) : json(s.engineer_email)},
-         {"why", why},
-         {"impact", items_json(s.impact)},
-         {"outcome", items_json(s.outcome)},
-         {"facts", items_json(s.facts)},
-         {"steps", items_json(s.steps)},
-         {"client", items_json(s.client)},
-         {"hypotheses", items_json(s.hypotheses)},
-         {"heads_up", items_json(s.heads_up)},
-         {"notes", items_json(s.notes)},
-         {"escalations", escs},
-         {"forced_reason", s.forced_reason.empty() ? json(nullptr) : json(s.forced_reason)},
-         {"readiness", to_json(s.readiness)}};
-  return j;
+                    {"acked_by", opt(x.acked_by)},
+                    {"ticket", opt(x.ticket)}});
+  return {{"subject", s.subject},
+          {"case", to_json(s.c)},
+          {"as_of", format_rfc3339(s.as_of)},
+          {"age", format_duration(s.as_of - s.c.created_at)},
+          {"engineer_email", opt(s.c.engineer_email)},
+          {"note", opt(s.note)},
+          {"forced_reason", opt(s.forced_reason)},
+          {"why", why},
+          {"impact", items_json(s.impact)},
+          {"outcome", items_json(s.outcome)},
+          {"facts", items_json(s.facts)},
+          {"steps", items_json(s.steps)},
+          {"client", items_json(s.client)},
+          {"hypotheses", items_json(s.hypotheses)},
+          {"heads_up", items_json(s.heads_up)},
+          {"replies", items_json(s.replies)},
+          {"notes", items_json(s.notes)},
+          {"escalations", escs},
+          {"readiness", to_json(s.readiness)}};
 }
 
 Summary summary_from_json(const json& j) {
+  if (!j.is_object()) throw std::invalid_argument("the summary is not a JSON object");
   Summary s;
-  s.subject = j.at("subject").get<std::string>();
+  s.subject = str(j, "subject");
   s.c = case_from_json(j.at("case"));
-  s.as_of = parse_rfc3339(j.at("as_of").get<std::string>()).value_or(Time{});
-  if (j.contains("engineer_email") && j["engineer_email"].is_string()) s.engineer_email = j["engineer_email"];
-  for (const auto& w : j.at("why")) s.why.push_back({w.at("trigger"), w.at("text")});
+  s.as_of = when(j, "as_of").value_or(Time{});
+  if (auto e = str(j, "engineer_email"); !e.empty()) s.c.engineer_email = e;
+  s.note = str(j, "note");
+  s.forced_reason = str(j, "forced_reason");
+  if (auto it = j.find("why"); it != j.end() && it->is_array())
+    for (const auto& w : *it) s.why.push_back({str(w, "trigger"), str(w, "text")});
   s.impact = items_from(j, "impact");
   s.outcome = items_from(j, "outcome");
   s.facts = items_from(j, "facts");
@@ -135,41 +177,70 @@ Summary summary_from_json(const json& j) {
   s.client = items_from(j, "client");
   s.hypotheses = items_from(j, "hypotheses");
   s.heads_up = items_from(j, "heads_up");
+  s.replies = items_from(j, "replies");
   s.notes = items_from(j, "notes");
-  for (const auto& x : j.at("escalations")) {
-    SummaryEscalation e;
-    e.level = x.at("level");
-    e.path = x.at("path");
-    e.at = parse_rfc3339(x.at("at").get<std::string>()).value_or(Time{});
-    if (x["acked_at"].is_string()) e.acked_at = parse_rfc3339(x["acked_at"].get<std::string>());
-    if (x["acked_by"].is_string()) e.acked_by = x["acked_by"];
-    s.escalations.push_back(e);
-  }
-  if (j.contains("forced_reason") && j["forced_reason"].is_string()) s.forced_reason = j["forced_reason"];
-  const auto& r = j.at("readiness");
-  s.readiness.case_id = r.at("case");
-  for (const auto& i : r.at("items")) {
-    ItemResult it;
-    it.key = i.at("key");
-    it.question = i.at("question");
-    it.required = i.at("required");
-    it.entries = i.at("entries");
-    s.readiness.items.push_back(std::move(it));
+  if (auto it = j.find("escalations"); it != j.end() && it->is_array())
+    for (const auto& x : *it) {
+      SummaryEscalation e;
+      e.level = x.value("level", 1);
+      e.path = str(x, "path");
+      e.at = when(x, "at").value_or(Time{});
+      e.acked_at = when(x, "acked_at");
+      e.acked_by = str(x, "acked_by");
+      e.ticket = str(x, "ticket");
+      s.escalations.push_back(std::move(e));
+    }
+  if (auto it = j.find("readiness"); it != j.end() && it->is_object()) {
+    s.readiness.case_id = it->value("case", std::int64_t{0});
+    if (auto items = it->find("items"); items != it->end() && items->is_array())
+      for (const auto& i : *items) {
+        ItemResult r;
+        r.key = str(i, "key");
+        r.question = str(i, "question");
+        r.required = i.value("required", true);
+        r.entries = i.value("entries", 0);
+        s.readiness.items.push_back(std::move(r));
+      }
   }
   return s;
 }
 
-// ---- text --------------------------------------------------------------------
+// ---- the section model -----------------------------------------------------
+
+std::string cut_middle(const std::string& text, std::size_t max, std::int64_t case_id) {
+  if (max == 0 || text.size() <= max) return text;
+  const std::string marker =
+      fmt::format("\n[… {} of {} bytes cut here; `esc show {}` has the whole entry …]\n", text.size() - max,
+                  text.size(), case_id);
+  std::size_t head = max / 2, tail = max - head;
+  // Never inside a UTF-8 sequence.
+  while (head > 0 && (static_cast<unsigned char>(text[head]) & 0xc0) == 0x80) --head;
+  std::size_t from = text.size() - tail;
+  while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xc0) == 0x80) ++from;
+  return text.substr(0, head) + marker + text.substr(from);
+}
 
 namespace {
 
 std::string kind_label(const SummaryItem& i) {
-  if (i.kind == "diagnostic") return "[diagnostic] ";
-  if (i.kind == "notice") return "[told the client] ";
-  if (i.kind == "update") return "[update to client] ";
-  if (i.kind == "contact") return "[client contact] ";
-  if (i.kind == "hypothesis") return fmt::format("[{}] ", i.state.empty() ? "unconfirmed" : i.state);
-  return "";
+  switch (i.kind) {
+    case EntryKind::diagnostic:
+      return "diagnostic";
+    case EntryKind::notice:
+      return "told the client";
+    case EntryKind::update:
+      return "update to client";
+    case EntryKind::contact:
+      return "client contact";
+    case EntryKind::hypothesis:
+      return i.state.empty() ? "unconfirmed" : i.state;
+    case EntryKind::resolved_upstream:
+      return "resolved upstream";
+    case EntryKind::reply:
+      return i.source.empty() ? "reply" : "reply, " + i.source;
+    default:
+      return "";
+  }
 }
 
 // The heading may drop "unconfirmed" only when every hypothesis offered was confirmed.
@@ -183,95 +254,139 @@ bool all_confirmed(const std::vector<SummaryItem>& hypotheses) {
   return any;
 }
 
-std::string by_line(const SummaryItem& i, const Case& c) {
-  return i.author.empty() || i.author == c.engineer ? "" : fmt::format(" ({})", i.author);
+}  // namespace
+
+std::vector<Section> sections(const Summary& s, std::size_t max_entry) {
+  std::vector<Section> out;
+  auto add = [&](SectionId id, std::string title, bool numbered, const std::vector<SummaryItem>& items) {
+    if (items.empty()) return;
+    Section sec{id, std::move(title), numbered, {}};
+    for (const auto& i : items)
+      sec.lines.push_back({i.at, kind_label(i), i.author.empty() || i.author == s.c.engineer ? "" : i.author,
+                           cut_middle(i.text, max_entry, s.c.id)});
+    out.push_back(std::move(sec));
+  };
+  auto one = [&](SectionId id, std::string title, const std::string& text) {
+    if (text.empty()) return;
+    out.push_back({id, std::move(title), false, {{std::nullopt, "", "", cut_middle(text, max_entry, s.c.id)}}});
+  };
+  one(SectionId::note, "Why it is sent now", s.note);
+  one(SectionId::forced, "Sent before the checklist was complete", s.forced_reason);
+  if (!s.escalations.empty()) {
+    Section sec{SectionId::escalations, "Escalated so far", false, {}};
+    for (const auto& x : s.escalations)
+      sec.lines.push_back(
+          {x.at, "", "",
+           fmt::format("level {} to {}{}, {}", x.level, x.path, x.ticket.empty() ? "" : " (" + x.ticket + ")",
+                       x.acked_at ? fmt::format("acknowledged {}{}", format_utc(*x.acked_at),
+                                                x.acked_by.empty() ? "" : " by " + x.acked_by)
+                                  : std::string("not acknowledged"))});
+    out.push_back(std::move(sec));
+  }
+  if (!s.why.empty()) {
+    Section sec{SectionId::why, "Why it is escalated", false, {}};
+    for (const auto& w : s.why) sec.lines.push_back({std::nullopt, "", "", fmt::format("{} ({})", w.text, w.trigger)});
+    out.push_back(std::move(sec));
+  }
+  add(SectionId::impact, "Impact", false, s.impact);
+  add(SectionId::outcome, "Desired outcome", false, s.outcome);
+  add(SectionId::facts, "Facts and diagnostic results", false, s.facts);
+  add(SectionId::steps, "Steps already taken (in order)", true, s.steps);
+  add(SectionId::client, "Client interactions and what the client was told", false, s.client);
+  add(SectionId::hypothesis,
+      all_confirmed(s.hypotheses) ? "Hypothesis (confirmed)"
+                                  : "Hypothesis (unconfirmed: a suggestion, not a confirmed diagnosis)",
+      false, s.hypotheses);
+  add(SectionId::heads_up, "Next level forewarned", false, s.heads_up);
+  add(SectionId::replies, "Answers from the next level so far", false, s.replies);
+  add(SectionId::notes, "Notes", false, s.notes);
+  if (auto missing = s.readiness.missing(false); !missing.empty()) {
+    Section sec{SectionId::missing, "Still missing from the checklist", false, {}};
+    for (const auto* m : missing)
+      sec.lines.push_back(
+          {std::nullopt, "", "", fmt::format("{}{}: {}", m->key, m->required ? " (required)" : "", m->question)});
+    out.push_back(std::move(sec));
+  }
+  return out;
 }
 
-// One wrapped bullet: the first line after `bullet`, the rest indented under it.
-void bullet(std::string& out, const std::string& mark, const std::string& text, std::size_t width) {
+std::vector<std::pair<std::string, std::string>> header_rows(const Summary& s) {
+  const Case& c = s.c;
+  std::vector<std::pair<std::string, std::string>> rows;
+  auto row = [&](const char* label, std::string value) {
+    if (!value.empty()) rows.emplace_back(label, std::move(value));
+  };
+  row("Case", fmt::format("#{}{}", c.id, c.ref.empty() ? "" : " (ref " + c.ref + ")"));
+  row("Customer", c.customer);
+  row("Severity", c.severity);
+  row("Status", std::string(to_string(c.status)));
+  row("Engineer", c.engineer_email.empty() ? c.engineer : fmt::format("{} <{}>", c.engineer, c.engineer_email));
+  row("Opened", fmt::format("{} ({} before this summary)", format_utc(c.created_at),
+                            format_duration(s.as_of - c.created_at)));
+  row("Tags", join(c.tags, ", "));
+  return rows;
+}
+
+// ---- text --------------------------------------------------------------------
+
+namespace {
+
+// A heading in capitals, but for what it says in parentheses.
+std::string upper(std::string s) {
+  for (auto& ch : s) {
+    if (ch == '(') break;
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  return s;
+}
+
+// One wrapped paragraph: the first line after `mark`, the rest under it.
+void bullet(std::string& out, const std::string& mark, std::string_view text, std::size_t width) {
   const std::string indent(display_width(mark), ' ');
   const std::size_t room = width > indent.size() + 20 ? width - indent.size() : 20;
   bool first = true;
   for (const auto& line : wrap(text, room)) {
-    out += (first ? mark : indent) + line + "\n";
+    out += first ? mark : indent;
+    out += line;
+    out += '\n';
     first = false;
   }
 }
 
-void text_section(std::string& out, const std::string& heading, const std::vector<SummaryItem>& items, const Case& c,
-                  std::size_t width, bool numbered) {
-  if (items.empty()) return;
-  out += "\n" + heading + "\n";
-  int n = 0;
-  for (const auto& i : items) {
-    ++n;
-    const std::string mark = numbered ? fmt::format("  {}. ", n) : std::string("  - ");
-    const std::string body_indent(display_width(mark) + 2, ' ');
-    bullet(out, mark, fmt::format("{}{}{}:", kind_label(i), format_utc(i.at), inert(by_line(i, c))), width);
-    for (const auto& para : split_lines(inert(i.text, true))) {
-      if (trim(para).empty())
-        out += "\n";
-      else
-        bullet(out, body_indent, para, width);
-    }
-  }
-}
-
-std::string header_value_age(const Summary& s) {
-  return fmt::format("{} ({} before this summary)", format_utc(s.c.created_at),
-                     format_duration(s.as_of - s.c.created_at));
-}
-
 }  // namespace
 
-std::string render_text(const Summary& s, std::size_t width) {
-  const Case& c = s.c;
+std::string render_text(const Summary& s, const RenderOptions& o) {
   std::string out = inert(s.subject) + "\n\n";
-  auto row = [&](const char* label, const std::string& value) {
-    if (!value.empty()) out += fmt::format("{:<10} {}\n", label, inert(value));
-  };
-  row("Case:", fmt::format("#{}{}", c.id, c.ref.empty() ? "" : " (ref " + c.ref + ")"));
-  row("Customer:", c.customer);
-  row("Severity:", c.severity);
-  row("Status:", std::string(to_string(c.status)));
-  row("Engineer:", s.engineer_email.empty() ? c.engineer : fmt::format("{} <{}>", c.engineer, s.engineer_email));
-  row("Opened:", header_value_age(s));
-  row("Tags:", join(c.tags, ", "));
-
-  if (!s.forced_reason.empty()) {
-    out += "\nSENT BEFORE THE CHECKLIST WAS COMPLETE\n";
-    bullet(out, "    ", inert(s.forced_reason), width);
-  }
-  if (!s.escalations.empty()) {
-    out += "\nESCALATED SO FAR\n";
-    for (const auto& x : s.escalations)
-      bullet(out, "  - ",
-             fmt::format("level {} to {} at {}, {}", x.level, inert(x.path), format_utc(x.at),
-                         x.acked_at ? fmt::format("acknowledged {}{}", format_utc(*x.acked_at),
-                                                  x.acked_by.empty() ? "" : " by " + inert(x.acked_by))
-                                    : std::string("not acknowledged")),
-             width);
-  }
-  if (!s.why.empty()) {
-    out += "\nWHY IT IS ESCALATED\n";
-    for (const auto& w : s.why) bullet(out, "  - ", fmt::format("{} ({})", inert(w.text), inert(w.trigger)), width);
-  }
-  text_section(out, "IMPACT", s.impact, c, width, false);
-  text_section(out, "DESIRED OUTCOME", s.outcome, c, width, false);
-  text_section(out, "FACTS AND DIAGNOSTIC RESULTS", s.facts, c, width, false);
-  text_section(out, "STEPS ALREADY TAKEN (in order)", s.steps, c, width, true);
-  text_section(out, "CLIENT INTERACTIONS AND WHAT THE CLIENT WAS TOLD", s.client, c, width, false);
-  text_section(out,
-               all_confirmed(s.hypotheses) ? "HYPOTHESIS - CONFIRMED"
-                                           : "HYPOTHESIS - UNCONFIRMED: a suggestion, not a confirmed diagnosis",
-               s.hypotheses, c, width, false);
-  text_section(out, "NEXT LEVEL FOREWARNED", s.heads_up, c, width, false);
-  text_section(out, "NOTES", s.notes, c, width, false);
-  auto missing = s.readiness.missing(false);
-  if (!missing.empty()) {
-    out += "\nSTILL MISSING FROM THE CHECKLIST\n";
-    for (const auto* m : missing)
-      bullet(out, "  - ", fmt::format("{}{}: {}", m->key, m->required ? " (required)" : "", inert(m->question)), width);
+  for (const auto& [label, value] : header_rows(s)) out += fmt::format("{:<10} {}\n", label + ":", inert(value));
+  for (const auto& sec : sections(s, o.max_entry)) {
+    out += "\n" + upper(sec.title) + "\n";
+    int n = 0;
+    for (const auto& l : sec.lines) {
+      const std::string mark = sec.numbered ? fmt::format("  {}. ", ++n) : std::string("  - ");
+      std::string head;
+      if (!l.label.empty()) head += "[" + l.label + "] ";
+      if (l.at) head += format_utc(*l.at);
+      if (!l.by.empty()) head += " (" + l.by + ")";
+      if (head.empty()) {
+        bullet(out, mark, inert(l.text), o.width);
+        continue;
+      }
+      bullet(out, mark, inert(head) + ":", o.width);
+      const std::string body(display_width(mark) + 2, ' ');
+      const std::string text = inert(l.text, true);
+      std::string_view rest(text);
+      // Paragraph by paragraph, without copying the text into lines first.
+      while (true) {
+        const auto nl = rest.find('\n');
+        const std::string_view para = rest.substr(0, nl);
+        if (trim(para).empty())
+          out += "\n";
+        else
+          bullet(out, body, para, o.width);
+        if (nl == std::string_view::npos) break;
+        rest.remove_prefix(nl + 1);
+      }
+    }
   }
   return out;
 }
@@ -332,75 +447,32 @@ std::string markdown_escape(std::string_view s) {
   return out;
 }
 
-namespace {
-
-void md_section(std::string& out, const std::string& heading, const std::vector<SummaryItem>& items, const Case& c,
-                bool numbered) {
-  if (items.empty()) return;
-  out += "\n### " + heading + "\n\n";
-  int n = 0;
-  for (const auto& i : items) {
-    ++n;
-    std::string bullet = numbered ? fmt::format("{}. ", n) : std::string("- ");
-    std::string label = kind_label(i);
-    if (!label.empty()) label = fmt::format("*{}* ", markdown_escape(trim(label)));
-    out += bullet + label + "`" + format_utc(i.at) + "`" + markdown_escape(inert(by_line(i, c))) + ": ";
-    auto lines = split_lines(inert(i.text, true));
-    for (size_t k = 0; k < lines.size(); ++k) {
-      if (k) out += "  \n" + std::string(numbered ? 3 : 2, ' ');
-      out += markdown_escape(lines[k]);
-    }
-    out += "\n";
-  }
-}
-
-}  // namespace
-
-std::string render_markdown(const Summary& s) {
-  const Case& c = s.c;
+std::string render_markdown(const Summary& s, const RenderOptions& o) {
   std::string out = "**" + markdown_escape(inert(s.subject)) + "**\n\n";
-  auto row = [&](const char* label, const std::string& value) {
-    if (!value.empty()) out += fmt::format("- **{}** {}\n", label, markdown_escape(inert(value)));
-  };
-  row("Case:", fmt::format("#{}{}", c.id, c.ref.empty() ? "" : " (ref " + c.ref + ")"));
-  row("Customer:", c.customer);
-  row("Severity:", c.severity);
-  row("Status:", std::string(to_string(c.status)));
-  row("Engineer:", s.engineer_email.empty() ? c.engineer : fmt::format("{} <{}>", c.engineer, s.engineer_email));
-  row("Opened:", header_value_age(s));
-  row("Tags:", join(c.tags, ", "));
-  if (!s.forced_reason.empty())
-    out += "\n### Sent before the checklist was complete\n\n" + markdown_escape(inert(s.forced_reason)) + "\n";
-  if (!s.escalations.empty()) {
-    out += "\n### Escalated so far\n\n";
-    for (const auto& x : s.escalations)
-      out += fmt::format("- level {} to {} at `{}`, {}\n", x.level, markdown_escape(x.path), format_utc(x.at),
-                         x.acked_at ? fmt::format("acknowledged `{}`{}", format_utc(*x.acked_at),
-                                                  x.acked_by.empty() ? "" : " by " + markdown_escape(inert(x.acked_by)))
-                                    : std::string("not acknowledged"));
-  }
-  if (!s.why.empty()) {
-    out += "\n### Why it is escalated\n\n";
-    for (const auto& w : s.why)
-      out += fmt::format("- {} (`{}`)\n", markdown_escape(inert(w.text)), markdown_escape(inert(w.trigger)));
-  }
-  md_section(out, "Impact", s.impact, c, false);
-  md_section(out, "Desired outcome", s.outcome, c, false);
-  md_section(out, "Facts and diagnostic results", s.facts, c, false);
-  md_section(out, "Steps already taken (in order)", s.steps, c, true);
-  md_section(out, "Client interactions and what the client was told", s.client, c, false);
-  md_section(out,
-             all_confirmed(s.hypotheses) ? "Hypothesis (confirmed)"
-                                         : "Hypothesis (unconfirmed: a suggestion, not a confirmed diagnosis)",
-             s.hypotheses, c, false);
-  md_section(out, "Next level forewarned", s.heads_up, c, false);
-  md_section(out, "Notes", s.notes, c, false);
-  auto missing = s.readiness.missing(false);
-  if (!missing.empty()) {
-    out += "\n### Still missing from the checklist\n\n";
-    for (const auto* m : missing)
-      out += fmt::format("- **{}**{}: {}\n", markdown_escape(m->key), m->required ? " (required)" : "",
-                         markdown_escape(inert(m->question)));
+  for (const auto& [label, value] : header_rows(s))
+    out += fmt::format("- **{}:** {}\n", label, markdown_escape(inert(value)));
+  for (const auto& sec : sections(s, o.max_entry)) {
+    out += "\n### " + sec.title + "\n\n";
+    int n = 0;
+    for (const auto& l : sec.lines) {
+      out += sec.numbered ? fmt::format("{}. ", ++n) : std::string("- ");
+      if (!l.label.empty()) out += "*" + markdown_escape(inert(l.label)) + "* ";
+      if (l.at) out += "`" + format_utc(*l.at) + "`";
+      if (!l.by.empty()) out += " (" + markdown_escape(inert(l.by)) + ")";
+      if (l.at || !l.by.empty()) out += ": ";
+      const std::string text = inert(l.text, true);
+      std::string_view rest(text);
+      bool first = true;
+      while (true) {
+        const auto nl = rest.find('\n');
+        if (!first) out += "  \n" + std::string(sec.numbered ? 3 : 2, ' ');
+        out += markdown_escape(rest.substr(0, nl));
+        first = false;
+        if (nl == std::string_view::npos) break;
+        rest.remove_prefix(nl + 1);
+      }
+      out += "\n";
+    }
   }
   return out;
 }

@@ -205,49 +205,52 @@ std::string truncate_to_width(std::string_view s, std::size_t width) {
 }
 
 std::vector<std::string> wrap(std::string_view s, std::size_t width) {
+  // One pass over the text, each byte looked at a bounded number of times:
+  // a pasted log of any size wraps in linear time.
+  if (width == 0) width = 1;
   std::vector<std::string> lines;
   std::string line;
-  size_t line_w = 0;
-  size_t i = 0;
+  std::size_t line_w = 0;
   auto push = [&] {
-    lines.push_back(line);
+    lines.push_back(std::move(line));
     line.clear();
     line_w = 0;
   };
+  std::size_t i = 0;
   while (i < s.size()) {
     while (i < s.size() && s[i] == ' ') ++i;
-    size_t j = i;
+    std::size_t j = i;
     while (j < s.size() && s[j] != ' ') ++j;
     if (j == i) break;
-    std::string word(s.substr(i, j - i));
-    size_t ww = display_width(word);
+    std::string_view word = s.substr(i, j - i);
+    i = j;
+    std::size_t ww = display_width(word);
     if (line_w && line_w + 1 + ww > width) push();
-    while (ww > width) {  // a word longer than a line: split it
-      // The longest prefix that fits, cut between UTF-8 sequences.
-      size_t cut = 0, w = 0;
+    // A word longer than a line is split between UTF-8 sequences.
+    while (ww > width) {
+      if (line_w) push();
+      std::size_t cut = 0, w = 0;
       while (cut < word.size()) {
         char32_t cp;
-        size_t n = decode(word, cut, cp);
+        std::size_t n = decode(word, cut, cp);
         if (!n) n = 1, cp = 0xfffd;
-        if (w + static_cast<size_t>(cp_width(cp)) > width) break;
-        w += static_cast<size_t>(cp_width(cp));
+        const auto cw = static_cast<std::size_t>(cp_width(cp));
+        if (w + cw > width && cut > 0) break;
+        w += cw;
         cut += n;
       }
-      if (cut == 0) cut = 1;
-      if (line_w) push();
-      line = word.substr(0, cut);
+      line.assign(word.substr(0, cut));
       push();
-      word = word.substr(cut);
-      ww = display_width(word);
+      word.remove_prefix(cut);
+      ww -= std::min(ww, w);
     }
     if (!word.empty()) {
       if (line_w) line += ' ', ++line_w;
       line += word;
       line_w += ww;
     }
-    i = j;
   }
-  if (!line.empty() || lines.empty()) lines.push_back(line);
+  if (!line.empty() || lines.empty()) lines.push_back(std::move(line));
   return lines;
 }
 

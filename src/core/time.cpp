@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <array>
 #include <sstream>
 
 #include "esc/error.hpp"
@@ -105,16 +106,80 @@ std::optional<Seconds> parse_duration(std::string_view text) {
   return Seconds{total};
 }
 
+namespace {
+
+// A wall-clock time in the local zone (what the engineer sees on a clock),
+// as a point in time; nullopt for a time the clock skips or a field out of
+// range.
+std::optional<Time> local_time(int year, int month, int day, int hour, int minute, int second) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  tm.tm_isdst = -1;
+  const std::time_t t = std::mktime(&tm);
+  if (t == -1 || tm.tm_mday != day) return std::nullopt;  // 31 February and the like
+  return from_unix(t);
+}
+
+int number(std::string_view s, std::size_t from, std::size_t n) {
+  int v = 0;
+  for (std::size_t i = from; i < from + n; ++i) v = v * 10 + (s[i] - '0');
+  return v;
+}
+
+// "HH:MM" or "HH:MM:SS" from `at`: the time of day and how long it is.
+std::optional<std::pair<int, std::size_t>> clock_time(std::string_view s, std::size_t at) {
+  if (!digits(s, at, 2) || s.size() < at + 5 || s[at + 2] != ':' || !digits(s, at + 3, 2)) return std::nullopt;
+  int secs = number(s, at, 2) * 3600 + number(s, at + 3, 2) * 60;
+  std::size_t len = 5;
+  if (s.size() >= at + 8 && s[at + 5] == ':' && digits(s, at + 6, 2)) {
+    secs += number(s, at + 6, 2);
+    len = 8;
+  }
+  if (number(s, at, 2) > 23 || number(s, at + 3, 2) > 59) return std::nullopt;
+  return std::pair{secs, len};
+}
+
+}  // namespace
+
 std::optional<Time> parse_when(std::string_view text, Time now) {
   if (auto t = parse_rfc3339(text)) return t;
   if (auto d = parse_duration(text)) return now - *d;
-  if (text.size() != 10 || !digits(text, 0, 4) || text[4] != '-' || !digits(text, 5, 2) || text[7] != '-' ||
-      !digits(text, 8, 2))
-    return std::nullopt;
-  std::istringstream in{std::string(text)};
-  date::sys_days day;
-  in >> date::parse("%F", day);
-  if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return Time{day};
+  // The day `now` falls on, in the local zone, `back` days before.
+  auto local_day = [&](int back) {
+    std::time_t t = to_unix(now);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    tm.tm_mday -= back;
+    tm.tm_hour = 12;  // noon: a day's length changes at midnight, never noon
+    tm.tm_isdst = -1;
+    t = std::mktime(&tm);
+    localtime_r(&t, &tm);
+    return std::array<int, 3>{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+  };
+  auto at_day = [&](std::array<int, 3> day, int secs) {
+    return local_time(day[0], day[1], day[2], secs / 3600, secs / 60 % 60, secs % 60);
+  };
+  // "10:00", "today 10:00", "yesterday 14:00"
+  for (auto [word, back] : {std::pair{"", 0}, std::pair{"today ", 0}, std::pair{"yesterday ", 1}}) {
+    const std::string_view w(word);
+    if (!text.starts_with(w)) continue;
+    if (auto c = clock_time(text, w.size()); c && w.size() + c->second == text.size())
+      return at_day(local_day(back), c->first);
+  }
+  // "2026-12-01", "2026-12-01 10:00", "2026-12-01T10:00[:00]" (local time)
+  if (text.size() >= 10 && digits(text, 0, 4) && text[4] == '-' && digits(text, 5, 2) && text[7] == '-' &&
+      digits(text, 8, 2)) {
+    const std::array<int, 3> day{number(text, 0, 4), number(text, 5, 2), number(text, 8, 2)};
+    if (text.size() == 10) return at_day(day, 0);
+    if (text[10] == ' ' || text[10] == 'T')
+      if (auto c = clock_time(text, 11); c && 11 + c->second == text.size()) return at_day(day, c->first);
+  }
   return std::nullopt;
 }
 

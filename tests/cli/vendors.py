@@ -42,7 +42,6 @@ Common to all three (class _VendorServer):
 import base64
 import collections
 import datetime
-import email.message
 import hashlib
 import http
 import http.server
@@ -784,8 +783,10 @@ class JiraServer(_VendorServer):
         for i, p in enumerate(projects):
             key, name = (p if isinstance(p, tuple) else (p, f"{p} project"))
             self.projects[key] = {"key": key, "name": name, "id": str(10000 + i)}
-        self.basic_credentials = {(email, api_token)} if email and api_token else set()
-        self.bearer_tokens = {pat} if pat else set()
+        # Cloud: Basic email:api_token. Data Center: Bearer PAT (Basic
+        # username:password works there too: add pairs to basic_credentials).
+        self.basic_credentials = {(email, api_token)} if email and api_token and flavor != "datacenter" else set()
+        self.bearer_tokens = {pat} if pat and flavor != "cloud" else set()
         self.bot = {"name": bot_name, "email": email}
         self.issue_types = list(issue_types)
         self.priorities = list(priorities)
@@ -1013,7 +1014,7 @@ class JiraServer(_VendorServer):
             if header[7:].strip() in self.bearer_tokens:
                 return self.bot
         pair = _basic(header)
-        if pair is not None and pair in self.basic_credentials and self.flavor in ("cloud", "any", "datacenter"):
+        if pair is not None and pair in self.basic_credentials:
             return {"name": self.bot["name"], "email": pair[0]}
         return None
 
@@ -1686,8 +1687,12 @@ class GitHubServer(_VendorServer):
             self.rate_reset_at = int(time.time()) + reset_in
             self.rate_status = status
 
-    def secondary_rate_limit_next(self, n=1, retry_after=60, status=403):
+    def secondary_rate_limit_next(self, n=1, retry_after=60, status=403, method=None, path=None):
+        """The next `n` matching requests answer `status` (403 or 429) with
+        GitHub's secondary-rate-limit message and retry-after (None: no
+        retry-after header, as GitHub sometimes does)."""
         return self.fail_next(n, status, {"retry-after": str(retry_after)} if retry_after is not None else None,
+                              method=method, path=path,
                               body={"message": "You have exceeded a secondary rate limit. Please wait a few "
                                                "minutes before you try again. If you reach out to GitHub Support "
                                                "for help, please include the request ID.",
@@ -1696,7 +1701,7 @@ class GitHubServer(_VendorServer):
                                     "status": str(status)})
 
     def rate_limit_next(self, n=1, retry_after=120, method=None, path=None):
-        return self.secondary_rate_limit_next(n, retry_after, 429)
+        return self.secondary_rate_limit_next(n, retry_after, 429, method=method, path=path)
 
     def _rate_headers(self, rec):
         resource = "search" if rec.route.startswith(self.api_prefix + "/search") else "core"
@@ -2467,7 +2472,7 @@ class PagerDutyServer(_VendorServer):
                            "created_at": now, "updated_at": now, "resolved_at": None,
                            "urgency": "high" if payload["severity"] in ("critical", "error") else "low",
                            "acks": [], "log": [], "notes": [], "alerts": 1, "payload": payload}
-                    self._log(inc, "trigger", None, "api", f"Triggered through the API.", now)
+                    self._log(inc, "trigger", None, "api", "Triggered through the API.", now)
                     self.incidents.append(inc)
                 else:
                     self._log(inc, "trigger", None, "api", "Triggered through the API.")

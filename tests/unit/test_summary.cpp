@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -35,7 +36,7 @@ Case sample_case() {
 
 Entry entry(const std::string& kind, const std::string& text, int minutes, const std::string& state = "") {
   Entry e;
-  e.kind = kind;
+  e.kind = *parse_entry_kind(kind);
   e.text = text;
   e.state = state;
   e.at = t0 + Seconds{minutes * 60};
@@ -187,9 +188,9 @@ TEST_CASE("payloads stay valid JSON whatever bytes the text holds (found by fuzz
     ChannelConfig hook;
     hook.type = "webhook";
     hook.format = format;
-    hook.url_env = "X";
+    hook.url_secret.env = "X";
     Payload p;
-    REQUIRE_NOTHROW(p = render_payload(hook, s, "key", t0));
+    REQUIRE_NOTHROW(p = render_payload(hook, s, "key", {}, t0));
     CHECK(nlohmann::json::accept(p.body));
   }
 }
@@ -199,7 +200,7 @@ TEST_CASE("long lines wrap at the width, non-ASCII included") {
   std::string long_text;
   for (int i = 0; i < 60; ++i) long_text += "Zürich東京 ";
   long_text += std::string(200, 'x');
-  auto text = render_text(build_summary(sample_case(), {entry("fact", long_text, 1)}, {}, cfg, t0), 72);
+  auto text = render_text(build_summary(sample_case(), {entry("fact", long_text, 1)}, {}, cfg, t0), {72});
   for (const auto& line : split_lines(text)) CHECK(display_width(line) <= 72);
 }
 
@@ -210,7 +211,13 @@ TEST_CASE("redaction: card numbers that pass Luhn, and configured patterns") {
   CHECK(mask_card_numbers("card 4111-1111-1111-1111.") == "card [card number].");
   CHECK(mask_card_numbers("order 4111111111111112 ok") == "order 4111111111111112 ok");
   CHECK(mask_card_numbers("ts 1790000000123") == "ts 1790000000123");  // 13 digits, not Luhn
-  CHECK(mask_card_numbers("id A4111111111111111") == "id A4111111111111111");
+  // Whatever separates the digits, and whatever they are glued to.
+  CHECK(mask_card_numbers("id A4111111111111111") == "id A[card number]");
+  CHECK(mask_card_numbers("4111  1111  1111  1111") == "[card number]");
+  CHECK(mask_card_numbers("4111.1111.1111.1111 ok") == "[card number] ok");
+  CHECK(mask_card_numbers("card:4111111111111111x") == "card:[card number]x");
+  CHECK(mask_card_numbers("order 12345 4111 1111 1111 1111") == "order 12345 [card number]");
+  CHECK(mask_card_numbers("trace 41111111111111111111111111") == "trace 41111111111111111111111111");
   Config cfg = default_config();
   cfg.redact.push_back({R"(\bACCT-\d+\b)", "[account]"});
   Redactor r(cfg);
@@ -221,4 +228,207 @@ TEST_CASE("redaction: card numbers that pass Luhn, and configured patterns") {
   r.apply(s);
   CHECK(s.facts[0].text == "paid with [card number]");
   CHECK(s.c.title == "[account] cannot pay");
+}
+
+namespace {
+
+// A summary with something in every section, each entry holding a word
+// that names its section.
+Summary full_summary() {
+  Config cfg = default_config();
+  cfg.checklist.push_back({"logs", "sentinel-missing", "", {"diagnostic"}, false});
+  Case c = sample_case();
+  std::vector<Entry> entries{
+      entry("impact", "sentinel-impact", 1),       entry("outcome", "sentinel-outcome", 2),
+      entry("fact", "sentinel-facts", 3),          entry("step", "sentinel-steps", 4),
+      entry("notice", "sentinel-client", 5),       entry("hypothesis", "sentinel-hypothesis", 6, "unconfirmed"),
+      entry("heads-up", "sentinel-headsup", 7),    entry("reply", "sentinel-replies", 8),
+      entry("note", "sentinel-notes", 9),
+  };
+  Escalation x;
+  x.level = 1;
+  x.path = "sentinel-escalations";
+  x.at = t0;
+  Summary s = build_summary(c, entries, {x}, cfg, t0 + Seconds{3600});
+  s.note = "sentinel-note";
+  s.forced_reason = "sentinel-forced";
+  return s;
+}
+
+const std::vector<std::string> kSentinels{"sentinel-note",    "sentinel-forced",   "sentinel-escalations",
+                                          "sentinel-impact",  "sentinel-outcome",  "sentinel-facts",
+                                          "sentinel-steps",   "sentinel-client",   "sentinel-hypothesis",
+                                          "sentinel-headsup", "sentinel-replies",  "sentinel-notes",
+                                          "sla-breach",       "sentinel-missing"};
+
+// Every string in a JSON document, joined: what a chat client would show.
+void strings_of(const nlohmann::json& j, std::string& out) {
+  if (j.is_string()) {
+    out += j.get<std::string>() + "\n";
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      out += k + "\n";
+      strings_of(v, out);
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) strings_of(v, out);
+  }
+}
+
+std::string shown(const Payload& p) {
+  if (p.content_type == "application/json") {
+    std::string out;
+    strings_of(nlohmann::json::parse(p.body), out);
+    return out;
+  }
+  std::string out = p.body;  // e-mail: undo quoted-printable's soft line breaks
+  for (std::size_t at; (at = out.find("=\r\n")) != std::string::npos;) out.erase(at, 3);
+  return out;
+}
+
+std::vector<ChannelConfig> every_channel() {
+  std::vector<ChannelConfig> out;
+  for (const char* format : {"text", "markdown", "json"}) {
+    ChannelConfig c;
+    c.type = "stdout";
+    c.format = format;
+    out.push_back(c);
+  }
+  for (const char* format : {"slack", "teams", "mattermost", "discord", "generic"}) {
+    ChannelConfig c;
+    c.type = "webhook";
+    c.format = format;
+    c.url_secret.env = "X";
+    out.push_back(c);
+  }
+  for (const char* type : {"smtp", "pagerduty", "jira", "github"}) {
+    ChannelConfig c;
+    c.type = type;
+    c.url = "https://example.com";
+    c.to = {"tier2@example.com"};
+    c.project = "ENG";
+    c.repo = "acme/support";
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every channel carries every section of the hand-over (one section model)") {
+  const Summary s = full_summary();
+  // The one model itself: every section, in order, the hypothesis headed by its state.
+  const auto secs = sections(s);
+  REQUIRE(secs.size() == 14);
+  CHECK(secs.front().id == SectionId::note);
+  CHECK(secs.back().id == SectionId::missing);
+  for (const auto& sec : secs)
+    if (sec.id == SectionId::hypothesis) CHECK(sec.title.find("unconfirmed") != std::string::npos);
+  for (const auto& ch : every_channel()) {
+    CAPTURE(ch.type);
+    CAPTURE(ch.format);
+    const std::string out = shown(render_payload(ch, s, "key", {"Dana", "dana@example.com"}, t0));
+    for (const auto& word : kSentinels) {
+      CAPTURE(word);
+      CHECK(out.find(word) != std::string::npos);
+    }
+    if (ch.format != "json" && ch.format != "generic")
+      CHECK(lower(out).find("hypothesis (unconfirmed") != std::string::npos);
+  }
+}
+
+TEST_CASE("a confirmed hypothesis is titled so on every channel") {
+  Summary s = full_summary();
+  s.hypotheses[0].state = "confirmed";
+  for (const auto& ch : every_channel()) {
+    if (ch.format == "json" || ch.format == "generic") continue;
+    CAPTURE(ch.format);
+    const std::string out = lower(shown(render_payload(ch, s, "key", {}, t0)));
+    CHECK(out.find("hypothesis (confirmed)") != std::string::npos);
+    CHECK(out.find("hypothesis (unconfirmed") == std::string::npos);
+  }
+}
+
+TEST_CASE("a long entry is cut in its middle to fit a channel; no section is left out") {
+  Summary s = full_summary();
+  const std::string pasted = "sentinel-facts HEAD-OF-LOG " + std::string(1'000'000, 'x') + " END-OF-LOG";
+  s.facts[0].text = pasted;
+  for (const auto& ch : every_channel()) {
+    CAPTURE(ch.type);
+    CAPTURE(ch.format);
+    const Payload p = render_payload(ch, s, "key", {}, t0);
+    const std::string out = shown(p);
+    for (const auto& word : kSentinels) {
+      CAPTURE(word);
+      CHECK(out.find(word) != std::string::npos);
+    }
+    CHECK(out.find("HEAD-OF-LOG") != std::string::npos);
+    CHECK(out.find("END-OF-LOG") != std::string::npos);
+    if (ch.format == "slack") {
+      const auto body = nlohmann::json::parse(p.body);
+      CHECK(body["blocks"].size() <= 50);
+      for (const auto& b : body["blocks"])
+        if (b["text"]["type"] == "mrkdwn") CHECK(b["text"]["text"].get<std::string>().size() <= 3000);
+      CHECK(out.find("bytes cut here") != std::string::npos);
+    }
+    if (ch.format == "discord") CHECK(nlohmann::json::parse(p.body)["embeds"][0]["description"].get<std::string>().size() <= 4096);
+    if (ch.format == "mattermost") CHECK(nlohmann::json::parse(p.body)["text"].get<std::string>().size() <= 16000);
+    if (ch.format == "teams") CHECK(p.body.size() <= 28000);
+    // Where nothing limits the size, nothing is cut.
+    if (ch.type == "smtp" || ch.type == "stdout") CHECK(out.find("bytes cut here") == std::string::npos);
+  }
+}
+
+TEST_CASE("e-mail comes from the engineer, replies go to the engineer, dated when sent") {
+  ChannelConfig ch;
+  ch.type = "smtp";
+  ch.url = "smtp://mail.example.com";
+  ch.to = {"tier2@example.com"};
+  const Time sent = *parse_rfc3339("2026-11-21T10:30:00Z");
+  const Payload p = render_payload(ch, sample_summary(), "k1", {"Dana Reyes", "dana@example.com"}, sent);
+  CHECK(p.body.find("From: \"Dana Reyes\" <dana@example.com>\r\n") != std::string::npos);
+  CHECK(p.body.find("Reply-To: \"Dana Reyes\" <dana@example.com>\r\n") != std::string::npos);
+  CHECK(p.body.find("Date: Sat, 21 Nov 2026 10:30:00 +0000\r\n") != std::string::npos);
+  ch.from = "support@example.com";  // the channel's address, replies still to the engineer
+  const Payload q = render_payload(ch, sample_summary(), "k1", {"Dana Reyes", "dana@example.com"}, sent);
+  CHECK(q.body.find("From: \"Dana Reyes\" <support@example.com>\r\n") != std::string::npos);
+  CHECK(q.body.find("Reply-To: \"Dana Reyes\" <dana@example.com>\r\n") != std::string::npos);
+}
+
+TEST_CASE("renderers are linear: a 4 MB entry without spaces wraps and renders at once") {
+  Summary s = sample_summary();
+  s.facts[0].text = std::string(4'000'000, 'y');
+  const auto start = std::chrono::steady_clock::now();
+  const std::string text = render_text(s);
+  const std::string md = render_markdown(s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(text.size() > 4'000'000);
+  CHECK(md.size() > 4'000'000);
+  // Quadratic wrapping took seconds here; linear takes milliseconds.
+  CHECK(took < std::chrono::seconds(3));
+}
+
+TEST_CASE("a redaction rule that cannot finish withholds the text; a long token is masked, not crashed on") {
+  Config cfg = default_config();
+  cfg.redact.push_back({"(a+)+$", "[x]"});
+  Redactor slow(cfg);
+  const std::string attack = std::string(40, 'a') + "!";
+  const std::string out = slow.apply("before " + attack);
+  CHECK(out.find("withheld") != std::string::npos);
+  CHECK(out.find(attack) == std::string::npos);
+  Config bearer = default_config();
+  bearer.redact.push_back({"Bearer [A-Za-z0-9._~+/=-]+", "Bearer [token]"});
+  Redactor r(bearer);
+  const std::string token(66'000, 'A');
+  CHECK(r.apply("Authorization: Bearer " + token + "\nnext line") == "Authorization: Bearer [token]\nnext line");
+  // A hundred megabytes of ordinary text: masked where it matches, whole elsewhere.
+  std::string big;
+  big.reserve(100'000'000);
+  while (big.size() < 100'000'000) big += "GET /api/v1/orders 200 took 12ms Bearer abc.def\n";
+  const std::string masked = r.apply(big);
+  CHECK(masked.find("Bearer abc.def") == std::string::npos);
+  CHECK(masked.find("withheld") == std::string::npos);
+  CHECK(pattern_backtracks("(a+)+$") != "");
+  CHECK(pattern_backtracks("Bearer [A-Za-z0-9._~+/=-]+") == "");
+  CHECK(pattern_problem("(unclosed") != "");
 }

@@ -1,0 +1,285 @@
+// The PostgreSQL connection, through libpq. Statements are sent with their
+// values as text (never spliced into SQL); a statement run more than once
+// is prepared on the server; a large result inside a transaction is read
+// through a cursor, a batch at a time, so that other statements can run
+// while it is open and memory stays small.
+
+#include <libpq-fe.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "db.hpp"
+
+namespace esc::db {
+
+namespace {
+
+using Result = std::unique_ptr<PGresult, void (*)(PGresult*)>;
+
+Result wrap(PGresult* r) { return Result(r, PQclear); }
+
+// `?` and `?N` placeholders become PostgreSQL's `$N`; text in quotes is
+// left alone.
+std::string dollar_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int next = 0;
+  char quote = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    const char ch = sql[i];
+    if (quote) {
+      out += ch;
+      if (ch == quote) quote = 0;
+      continue;
+    }
+    if (ch == '\'' || ch == '"') {
+      quote = ch;
+      out += ch;
+      continue;
+    }
+    if (ch != '?') {
+      out += ch;
+      continue;
+    }
+    std::size_t j = i + 1;
+    while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') ++j;
+    if (j > i + 1) {
+      out += '$';
+      out.append(sql.substr(i + 1, j - i - 1));
+      i = j - 1;
+    } else {
+      out += fmt::format("${}", ++next);
+    }
+  }
+  return out;
+}
+
+// A connection string or URI without its password, for messages.
+std::string without_password(const std::string& uri) {
+  std::string s = uri;
+  if (auto scheme = s.find("://"); scheme != std::string::npos) {
+    const auto at = s.find('@', scheme + 3);
+    const auto slash = s.find('/', scheme + 3);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+      const auto colon = s.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at) s.replace(colon, at - colon, ":***");
+    }
+  }
+  for (const char* key : {"password=", "sslpassword="}) {
+    for (auto p = s.find(key); p != std::string::npos; p = s.find(key, p + 1)) {
+      auto end = s.find_first_of("& ", p);
+      s.replace(p + std::strlen(key), (end == std::string::npos ? s.size() : end) - p - std::strlen(key), "***");
+    }
+  }
+  return s;
+}
+
+Failure failure_of(PGconn* conn, const PGresult* r) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = r ? PQresultErrorMessage(r) : "";
+  if (message.empty()) message = PQerrorMessage(conn);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  if (auto nl = message.find('\n'); nl != std::string::npos) message.resize(nl);
+  if (message.starts_with("ERROR:  ")) message.erase(0, 8);
+  if (PQstatus(conn) == CONNECTION_BAD || !state) return Failure(Fault::unreachable, message);
+  const std::string s = state;
+  if (s == "40001" || s == "40P01") return Failure(Fault::serialization, message);
+  if (s.starts_with("23")) {
+    const char* name = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    return Failure(Fault::constraint, message, name ? name : "");
+  }
+  if (s == "53100") return Failure(Fault::full, message);
+  if (s == "57014") return Failure(Fault::timeout, message);
+  if (s == "55P03") return Failure(Fault::busy, message);
+  if (s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03") return Failure(Fault::unreachable, message);
+  if (s == "42501") return Failure(Fault::denied, message);
+  if (message.find("tsquery") != std::string::npos) return Failure(Fault::syntax, message);
+  return Failure(Fault::other, message);
+}
+
+class PgConnection;
+
+class PgStatement final : public Statement {
+ public:
+  PgStatement(PgConnection& c, std::string_view sql, bool many_rows);
+  ~PgStatement() override;
+  void bind(int i, std::int64_t v) override { param(i) = std::to_string(v); }
+  void bind(int i, double v) override { param(i) = fmt::format("{:.17g}", v); }
+  void bind(int i, std::string_view v) override { param(i) = std::string(v); }
+  void bind_null(int i) override { param(i).reset(); }
+  bool step() override;
+  void reset() override;
+  bool is_null(int col) const override { return PQgetisnull(result_.get(), row_, col); }
+  std::int64_t integer(int col) const override { return std::strtoll(PQgetvalue(result_.get(), row_, col), nullptr, 10); }
+  double real(int col) const override { return std::strtod(PQgetvalue(result_.get(), row_, col), nullptr); }
+  std::string text(int col) const override {
+    return std::string(PQgetvalue(result_.get(), row_, col),
+                       static_cast<std::size_t>(PQgetlength(result_.get(), row_, col)));
+  }
+
+ private:
+  std::optional<std::string>& param(int i) {
+    if (static_cast<std::size_t>(i) > params_.size()) params_.resize(static_cast<std::size_t>(i));
+    return params_[static_cast<std::size_t>(i - 1)];
+  }
+  void execute();
+  void fetch();
+
+  PgConnection& c_;
+  std::string sql_;
+  bool many_rows_;
+  std::vector<std::optional<std::string>> params_;
+  Result result_{nullptr, PQclear};
+  int row_ = -1, rows_ = 0;
+  bool started_ = false;
+  int runs_ = 0;
+  std::string prepared_;  // the server-side name, once run a second time
+  std::string cursor_;    // while a cursor is open
+  bool cursor_done_ = false;
+};
+
+class PgConnection final : public Connection {
+ public:
+  PgConnection(const std::string& uri, int statement_timeout_ms) : where_(without_password(uri)) {
+    // Defaults first: what the URI says wins (libpq reads these in order).
+    const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+    const char* values[] = {"10", "esc", uri.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, 1);
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+      std::string why = conn_ ? PQerrorMessage(conn_) : "out of memory";
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+      if (auto nl = why.rfind('\n'); nl != std::string::npos) why = why.substr(nl + 1);
+      if (conn_) PQfinish(conn_);
+      conn_ = nullptr;
+      throw Failure(Fault::unreachable, fmt::format("{}: {}", where_, why));
+    }
+    if (uri.find("statement_timeout") == std::string::npos)
+      exec(fmt::format("SET statement_timeout = {}", statement_timeout_ms));
+    // Notices (e.g. "relation already exists, skipping") are not the user's business.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  }
+  ~PgConnection() override {
+    if (conn_) PQfinish(conn_);
+  }
+
+  Dialect dialect() const override { return Dialect::postgres; }
+  std::unique_ptr<Statement> prepare(std::string_view sql, bool many_rows) override {
+    return std::make_unique<PgStatement>(*this, sql, many_rows);
+  }
+  void exec(std::string_view sql) override {
+    Result r = wrap(PQexec(conn_, std::string(sql).c_str()));
+    check(r.get());
+  }
+  void begin_write(bool) override { exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
+  void begin_read() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
+  void commit() override { exec("COMMIT"); }
+  void rollback() noexcept override {
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE && PQstatus(conn_) == CONNECTION_OK) PQclear(PQexec(conn_, "ROLLBACK"));
+  }
+  bool in_transaction() const override {
+    const auto s = PQtransactionStatus(conn_);
+    return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
+  }
+  std::string clock_sql() const override { return "CAST(floor(extract(epoch FROM clock_timestamp())) AS BIGINT)"; }
+  std::string where() const override { return where_; }
+
+  void check(PGresult* r) {
+    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
+    throw failure_of(conn_, r);
+  }
+  PGconn* raw() { return conn_; }
+  std::string next_name(const char* prefix) { return fmt::format("esc_{}{}", prefix, ++names_); }
+
+ private:
+  PGconn* conn_ = nullptr;
+  std::string where_;
+  int names_ = 0;
+};
+
+PgStatement::PgStatement(PgConnection& c, std::string_view sql, bool many_rows)
+    : c_(c), sql_(dollar_placeholders(sql)), many_rows_(many_rows) {}
+
+PgStatement::~PgStatement() {
+  if (!cursor_.empty() && c_.in_transaction() && PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS)
+    PQclear(PQexec(c_.raw(), fmt::format("CLOSE {}", cursor_).c_str()));
+}
+
+void PgStatement::execute() {
+  std::vector<const char*> values;
+  for (const auto& p : params_) values.push_back(p ? p->c_str() : nullptr);
+  const int n = static_cast<int>(values.size());
+  const bool select = sql_.starts_with("SELECT") || sql_.starts_with("WITH");
+  if (many_rows_ && select && PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS) {
+    cursor_ = c_.next_name("c");
+    Result r = wrap(PQexecParams(c_.raw(), fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", cursor_, sql_).c_str(), n,
+                                 nullptr, values.data(), nullptr, nullptr, 0));
+    c_.check(r.get());
+    cursor_done_ = false;
+    fetch();
+    return;
+  }
+  PGresult* r;
+  if (++runs_ > 1) {
+    if (prepared_.empty()) {
+      const std::string name = c_.next_name("s");
+      c_.check(wrap(PQprepare(c_.raw(), name.c_str(), sql_.c_str(), n, nullptr)).get());
+      prepared_ = name;
+    }
+    r = PQexecPrepared(c_.raw(), prepared_.c_str(), n, values.data(), nullptr, nullptr, 0);
+  } else {
+    r = PQexecParams(c_.raw(), sql_.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+  }
+  result_ = wrap(r);
+  c_.check(result_.get());
+  rows_ = PQntuples(result_.get());
+  row_ = -1;
+}
+
+void PgStatement::fetch() {
+  result_ = wrap(PQexec(c_.raw(), fmt::format("FETCH 1000 FROM {}", cursor_).c_str()));
+  c_.check(result_.get());
+  rows_ = PQntuples(result_.get());
+  row_ = -1;
+  if (rows_ < 1000) cursor_done_ = true;
+}
+
+bool PgStatement::step() {
+  if (!started_) {
+    started_ = true;
+    execute();
+  }
+  if (++row_ < rows_) return true;
+  if (!cursor_.empty() && !cursor_done_) {
+    fetch();
+    return ++row_ < rows_;
+  }
+  row_ = rows_;
+  return false;
+}
+
+void PgStatement::reset() {
+  if (!cursor_.empty()) {
+    if (PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS)
+      PQclear(PQexec(c_.raw(), fmt::format("CLOSE {}", cursor_).c_str()));
+    cursor_.clear();
+  }
+  result_.reset();
+  rows_ = 0;
+  row_ = -1;
+  started_ = false;
+  params_.clear();
+}
+
+}  // namespace
+
+std::unique_ptr<Connection> open_postgres(const std::string& uri, int statement_timeout_ms) {
+  return std::make_unique<PgConnection>(uri, statement_timeout_ms);
+}
+
+}  // namespace esc::db
