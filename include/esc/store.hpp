@@ -139,8 +139,12 @@ class Store {
   std::vector<Delivery> delivered_open();
   // Claims a pending or failed delivery for `lease_seconds` of the
   // database's clock, with a token only the claimer knows; false when it is
-  // delivered or dropped, or another claim has not run out.
-  bool claim_delivery(std::int64_t id, const std::string& token, int lease_seconds);
+  // delivered or dropped, or another claim has not run out (unless that
+  // claim's token is `take_over`: its holder is known to be dead).
+  bool claim_delivery(std::int64_t id, const std::string& token, int lease_seconds,
+                      const std::string& take_over = {});
+  // The token of the claim on a delivery, if any.
+  std::string claim_of(std::int64_t id);
   // Records an attempt's outcome (status, attempts, error, times, ticket),
   // and releases the claim, only while `token` still holds it. False: the
   // claim was lost (its lease ran out and another took it); nothing changed.

@@ -1,10 +1,12 @@
 // Delivering: claim, deliver, record; nothing lost, nothing sent twice.
 
 #include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +74,25 @@ void forget_outcome(const std::string& key) { std::filesystem::remove(kept_file(
 int lease_seconds(const ChannelConfig* ch) { return static_cast<int>((ch ? ch->timeout.count() : 30) + 60); }
 
 Sender sender_of(const Config& cfg) { return {cfg.engineer_name, cfg.engineer_email}; }
+
+std::string host_name() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+// A claim's token: this machine, this process, and chance. Only the machine
+// and the process are read back (holder_is_dead); the lease alone decides
+// for a holder on another machine.
+std::string claim_token() { return fmt::format("{}|{}|{}", host_name(), ::getpid(), new_token()); }
+
+bool holder_is_dead(const std::string& token) {
+  const auto a = token.find('|'), b = token.find('|', a + 1);
+  if (a == std::string::npos || b == std::string::npos || token.substr(0, a) != host_name()) return false;
+  const std::string pid = token.substr(a + 1, b - a - 1);
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  return ::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH;
+}
 
 // The delivery's new state after an attempt with this result.
 Delivery after(const Delivery& before, const DeliveryResult& r, const Config& cfg, Time now) {
@@ -155,9 +176,16 @@ Attempted attempt_delivery(Store& store, const Config& cfg, std::int64_t deliver
     }
   }
 
-  const std::string token = new_token();
+  const std::string token = claim_token();
   bool claimed = false;
-  store.write([&] { claimed = store.claim_delivery(d->id, token, lease_seconds(ch)); });
+  store.write([&] {
+    claimed = store.claim_delivery(d->id, token, lease_seconds(ch));
+    // A claim of a process of this machine that is gone (killed, crashed)
+    // need not wait for its lease to run out.
+    if (!claimed)
+      if (const std::string held = store.claim_of(d->id); holder_is_dead(held))
+        claimed = store.claim_delivery(d->id, token, lease_seconds(ch), held);
+  });
   if (!claimed) return a;
 
   if (payload) {

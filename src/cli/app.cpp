@@ -73,7 +73,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 // The closest of `names` to `word`, when it is close enough to be a typo.
 std::string closest(const std::string& word, const std::vector<std::string>& names) {
   std::string best;
-  size_t best_d = word.size() <= 4 ? 2 : 3;
+  size_t best_d = word.size() <= 3 ? 2 : 3;  // one typo in a short word, two in a longer
   for (const auto& n : names) {
     const size_t d = edit_distance(word, n);
     if (d < best_d) best_d = d, best = n;
@@ -129,10 +129,25 @@ int parse_failure(const CLI::ParseError& e, const CLI::App& root, int argc, char
   std::string msg = e.what();
   if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e)) {
     (void)extras;
-    // The first word that was not expected.
+    // The first word that was not expected (CLI11 lists them last first),
+    // an option before its value.
     const auto colon = msg.find(": ");
-    std::string word = colon == std::string::npos ? "" : msg.substr(colon + 2);
-    word = word.substr(0, word.find(' '));
+    std::vector<std::string> words;
+    std::string rest = colon == std::string::npos ? "" : msg.substr(colon + 2), w;
+    for (char ch : rest + " ") {
+      if (ch != ' ') {
+        w += ch;
+      } else if (!w.empty()) {
+        words.insert(words.begin(), w);
+        w.clear();
+      }
+    }
+    std::string word = words.empty() ? "" : words.front();
+    for (const auto& x : words)
+      if (x.starts_with("-")) {
+        word = x;
+        break;
+      }
     if (word.starts_with("-")) {
       msg = fmt::format("unknown option {}{}", word, name.empty() ? "" : fmt::format(" for `esc {}`", name));
       if (auto s = closest(word.substr(0, word.find('=')), option_names(*where, root)); !s.empty())

@@ -19,8 +19,8 @@ struct DueOptions {
 };
 
 void run_due(const DueOptions& o, Context& ctx) {
-  auto& store = ctx.store();
   const Config& cfg = ctx.strict_config();
+  auto& store = ctx.store();
   const Time now = ctx.now();
   DueList due(cfg, now);
   // The cases not yet resolved, and the deliveries still open: one read.

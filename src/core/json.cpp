@@ -262,7 +262,11 @@ json to_json(const CaseRecord& r) {
   j["escalations"] = json::array();
   for (const auto& x : r.escalations) j["escalations"].push_back(to_json(x, true));
   j["deliveries"] = json::array();
-  for (const auto& d : r.deliveries) j["deliveries"].push_back(to_json(d));
+  for (const auto& d : r.deliveries) {
+    auto dj = to_json(d);
+    dj.erase("imported");  // this log's own business: in any other, every delivery is imported
+    j["deliveries"].push_back(std::move(dj));
+  }
   return j;
 }
 

@@ -98,7 +98,8 @@ std::vector<Delivery> Store::delivered_open() {
   });
 }
 
-bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_seconds) {
+bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_seconds,
+                           const std::string& take_over) {
   // One statement decides: two processes, on one machine or two, cannot
   // both see the row unclaimed, so at most one holds it. A claim whose
   // lease ran out (its holder died or stopped) can be taken over.
@@ -106,11 +107,18 @@ bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_
     const std::string clock = impl_->c().clock_sql();
     auto q = impl_->q(fmt::format("UPDATE deliveries SET claim_token = ?, claimed_until = {0} + ? "
                                   "WHERE id = ? AND status IN ('pending', 'failed') AND imported = 0 "
-                                  "AND (claim_token IS NULL OR claimed_until IS NULL OR claimed_until < {0}) "
-                                  "RETURNING id",
+                                  "AND (claim_token IS NULL OR claimed_until IS NULL OR claimed_until < {0} "
+                                  "OR claim_token = ?) RETURNING id",
                                   clock),
-                      token, lease_seconds, id);
+                      token, lease_seconds, id, take_over.empty() ? std::string("\n") : take_over);
     return q->step();
+  });
+}
+
+std::string Store::claim_of(std::int64_t id) {
+  return guarded("reading a delivery", [&] {
+    auto q = impl_->q("SELECT claim_token FROM deliveries WHERE id = ?", id);
+    return q->step() && !q->is_null(0) ? q->text(0) : std::string();
   });
 }
 

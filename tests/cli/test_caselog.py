@@ -234,7 +234,8 @@ class CaseLog(EscTest):
         self.assertIn("--limit", r.out)
         self.assertNotIn("--csat", r.out)  # resolve's, not list's
         r = self.fails(64, "--color", "never", "list", "--csat", "5")
-        self.assertIn("esc list --help", r.err)
+        self.assertIn("esc help list", r.err)
+        self.assertIn("unknown option --csat", r.err)
 
     def test_invalid_utf8_and_control_characters_in_a_title(self):
         r = self.esc("new", b"bad \xff title".decode("latin-1").encode("latin-1").decode("utf-8", "surrogateescape"))
@@ -264,20 +265,22 @@ class CaseLog(EscTest):
     def test_broken_config_is_78_with_line_and_column(self):
         self.write_config('[engineer]\nname = "Dana"\n\n[[channel]]\nname = "chat"\ntype = "webhook"\n'
                           'url_env = "X"\nformat = "slak"\n')
-        r = self.fails(78, "list")
+        # A problem in one channel: what delivers refuses, the rest warns and goes on.
+        r = self.fails(78, "due")
         self.assertRegex(r.err, r"esc\.toml:8:10: channel \"chat\": unknown format \"slak\"")
+        r = self.ok("new", "still works")
+        self.assertRegex(r.err, r"warning: .*esc\.toml:8:10: channel \"chat\"")
         r = self.esc("config", "check")
         self.assertEqual(r.code, 78)
         self.assertIn(":8:10:", r.err)
         self.write_config("[engineer\nname = 1\n")
-        r = self.fails(78, "list")
+        r = self.fails(78, "list")  # not one channel's problem: nothing can be read
         self.assertIn("esc.toml:1:", r.err)
         self.fails(66, "--config", os.path.join(self.home, "missing.toml"), "list")
 
     def test_every_change_to_the_config_is_seen_at_once(self):
-        # The parsed config is kept in ~/.cache/esc between runs; a change to
-        # the file, even of the same size and within the same moment, counts.
-        cache = os.path.join(self.home, ".cache", "esc", "config.cache")
+        # The config is read anew by every command: a change to the file,
+        # even of the same size and within the same second, counts.
         for n in range(5):
             self.write_config(f'[engineer]\nname = "Dana {n}"\n[case]\nseverities = ["p{n}", "q{n}"]\n'
                               f'default_severity = "q{n}"\n')
@@ -285,18 +288,9 @@ class CaseLog(EscTest):
             self.assertEqual(self.ok("show", cid, "--format", "json").json()["severity"], f"p{n}")
             self.assertIn(f"expected one of: p{n}, q{n}", self.fails(64, "new", "old", "--severity", f"p{n - 1}").err)
             self.assertEqual(self.ok("new", "defaulted").out.strip(), str(int(cid) + 1))
-        self.assertEqual(os.stat(cache).st_mode & 0o777, 0o600)
-        self.assertEqual(os.stat(os.path.dirname(cache)).st_mode & 0o777, 0o700)
-        # A broken config is reported, whatever was kept before it.
+        self.assertFalse(os.path.exists(os.path.join(self.home, ".cache")))  # nothing kept between runs
         self.write_config('[engineer]\nname = "Dana"\n[case]\nseverities = 3\n')
         self.assertIn("esc.toml:4:", self.fails(78, "list").err)
-        # A damaged cache is read past.
-        self.write_config('[engineer]\nname = "Dana"\n')
-        self.ok("list")
-        with open(cache, "w") as f:
-            f.write("12:not a cache")
-        self.ok("log", "1", "note", "still fine")
-        self.assertEqual(self.ok("show", "1", "--format", "json").json()["entries"][-1]["author"], "Dana")
 
     def test_a_file_that_is_not_sqlite_is_refused_untouched(self):
         path = os.path.join(self.home, "notes.db")
@@ -304,7 +298,7 @@ class CaseLog(EscTest):
             f.write(b"my notes, not a database\n" * 100)
         before = read_bytes(path)
         r = self.fails(74, "--db", path, "list")
-        self.assertIn("not an esc database", r.err)
+        self.assertIn("not an esc case log", r.err)
         self.assertEqual(read_bytes(path), before)
         self.assertFalse(os.path.exists(path + "-wal"))
 
@@ -326,13 +320,15 @@ class CaseLog(EscTest):
         self.assertEqual(os.stat(os.path.dirname(self.db)).st_mode & 0o777, 0o700)
         con = sqlite3.connect(self.db)
         self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "wal")
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 6)
 
     def test_env_and_flag_choose_the_database(self):
         other = os.path.join(self.home, "other.db")
         self.ok("--db", other, "new", "in other")
         self.assertEqual(self.ok("list", "--format", "ids", env={"ESC_DB": other}).out, "1\n")
-        self.assertEqual(self.ok("list", "--format", "ids").out, "")
+        # The default log was never made, and a read does not make it.
+        self.fails(66, "list", "--format", "ids")
+        self.assertFalse(os.path.exists(self.db))
 
     def test_two_writers_at_once_keep_both_entries(self):
         cid = self.new_case()

@@ -94,40 +94,106 @@ class Readiness(EscTest):
     def test_interactive_walk_records_answers_and_skips(self):
         cid = self.new_case()
         s = PtySession(["check", cid], self.env)
-        s.read_until("Why does this need escalating?")
-        s.send("sla-breach, time-sensitive")
-        s.read_until("Do you have all the facts?")
+        s.read_until("Give the number or name of a trigger")
+        s.send("4, time")  # a number from the list and an unambiguous prefix
+        s.read_until("What facts and diagnostic results do you have?")
         s.send("Only EU cards fail")
-        s.read_until("What have you already tried?")
+        s.read_until("another, or Enter")
+        s.send("US cards pass")
+        s.read_until("another, or Enter")
+        s.send("")
+        s.read_until("What have you already tried")
         s.send("")  # skip
         s.read_until("What do you think is wrong?")
         s.send("The ACS times out")
-        s.read_until("Has the client been told")
+        s.read_until("another, or Enter")
+        s.send("")
+        s.read_until("What did you tell the client")
         s.send("Told ACME we escalate; news by 16:00")
-        s.read_until("What do you want from the next level?")
+        s.read_until("another, or Enter")
+        s.send("")
+        s.read_until("What do you want from the next level")
         s.send("")
         s.read_until("What does it cost")
         s.send("EUR 40k an hour")
-        s.read_until("forewarned?")
+        s.read_until("another, or Enter")
+        s.send("")
+        s.read_until("forewarned")
         s.eof()
         code = s.wait()
         self.assertEqual(code, 1)  # steps was skipped: still not ready
         c = self.ok("show", cid, "--format", "json").json()
         self.assertEqual(c["triggers"], ["sla-breach", "time-sensitive"])
-        kinds = {e["kind"]: e for e in c["entries"]}
-        self.assertEqual(kinds["fact"]["text"], "Only EU cards fail")
-        self.assertEqual(kinds["hypothesis"]["state"], "unconfirmed")
-        self.assertEqual(kinds["notice"]["text"], "Told ACME we escalate; news by 16:00")
-        self.assertEqual(kinds["impact"]["text"], "EUR 40k an hour")
-        self.assertNotIn("step", kinds)
-        self.assertNotIn("outcome", kinds)
+        texts = {}
+        for e in c["entries"]:
+            texts.setdefault(e["kind"], []).append(e)
+        self.assertEqual([e["text"] for e in texts["fact"]], ["Only EU cards fail", "US cards pass"])
+        self.assertEqual(texts["hypothesis"][0]["state"], "unconfirmed")
+        self.assertEqual(texts["notice"][0]["text"], "Told ACME we escalate; news by 16:00")
+        self.assertEqual(texts["impact"][0]["text"], "EUR 40k an hour")
+        self.assertNotIn("step", texts)
+        self.assertNotIn("outcome", texts)
+
+    def test_a_bare_yes_or_no_is_not_an_answer(self):
+        cid = self.new_case("x", "--trigger", "sla-breach")
+        s = PtySession(["check", cid], self.env)
+        s.read_until("What facts and diagnostic results do you have?")
+        for consent in ("yes", "No", "ok", "-", "done."):
+            s.send(consent)
+            s.read_until("says whether, not what")
+        s.send("The gateway times out after 5s")
+        s.read_until("another, or Enter")
+        s.send("")
+        s.read_until("What have you already tried")
+        s.send("y")
+        s.read_until("says whether, not what")
+        s.send("")
+        s.read_until("What do you think is wrong")
+        s.send("")
+        s.read_until("What did you tell the client")
+        s.send("no")  # the answer that once made the case READY
+        s.read_until("says whether, not what")
+        s.eof()
+        self.assertEqual(s.wait(), 1)
+        entries = self.ok("show", cid, "--format", "json").json()["entries"]
+        self.assertEqual([(e["kind"], e["text"]) for e in entries], [("fact", "The gateway times out after 5s")])
+        self.assertEqual(self.esc("check", cid, "--no-input").code, 1)
+
+    def test_a_trigger_that_names_several_or_none_is_asked_again(self):
+        self.write_config('[case]\ntriggers = ["vip", "vendor-down", "legal"]\n')
+        cid = self.new_case()
+        s = PtySession(["check", cid], self.env)
+        s.read_until("Give the number or name of a trigger")
+        s.send("v")  # vip or vendor-down
+        text = s.read_until("; give a number or a name")
+        self.assertIn("could be", text)
+        s.send("99")
+        text = s.read_until("; give a number or a name")
+        self.assertIn("is not one of the triggers listed", text)
+        s.send("leg")
+        s.read_until("What facts")
+        s.eof()
+        s.wait()
+        self.assertEqual(self.ok("show", cid, "--format", "json").json()["triggers"], ["legal"])
+
+    def test_checklist_items_take_their_prompt_from_the_config(self):
+        self.write_config('[[checklist]]\nkey = "logs"\nquestion = "Logs attached?"\n'
+                          'prompt = "Paste the trace id of the failing request"\nkinds = ["diagnostic"]\n')
+        cid = self.new_case()
+        s = PtySession(["check", cid], self.env)
+        s.read_until("Paste the trace id of the failing request")
+        s.send("trace 7f3a")
+        s.read_until("another, or Enter")
+        s.send("")
+        self.assertEqual(s.wait(), 0)
+        self.assertIn("Logs attached?", self.ok("check", cid, "--no-input").out)
 
     def test_ctrl_d_keeps_what_was_recorded(self):
         cid = self.new_case("x", "--trigger", "sla-breach")
         s = PtySession(["check", cid], self.env)
-        s.read_until("Do you have all the facts?")
+        s.read_until("What facts and diagnostic results")
         s.send("fact before ctrl-d")
-        s.read_until("What have you already tried?")
+        s.read_until("another, or Enter")
         s.eof()
         s.wait()
         entries = self.ok("show", cid, "--format", "json").json()["entries"]
@@ -151,7 +217,7 @@ class Summary(EscTest):
         self.assertTrue(out.startswith("[ESC #1][high] ACME Corp: Checkout fails for EU cards\n"))
         order = ["Customer:", "Severity:", "Status:", "Engineer:", "Opened:", "WHY IT IS ESCALATED", "IMPACT",
                  "DESIRED OUTCOME", "FACTS AND DIAGNOSTIC RESULTS", "STEPS ALREADY TAKEN",
-                 "CLIENT INTERACTIONS AND WHAT THE CLIENT WAS TOLD", "HYPOTHESIS - UNCONFIRMED",
+                 "CLIENT INTERACTIONS AND WHAT THE CLIENT WAS TOLD", "HYPOTHESIS (unconfirmed",
                  "STILL MISSING FROM THE CHECKLIST"]
         positions = [out.index(h) for h in order]
         self.assertEqual(positions, sorted(positions))

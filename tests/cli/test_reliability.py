@@ -165,7 +165,7 @@ class DamagedState(EscTest):
         con.close()
         before = read_bytes(path)
         r = self.fails(74, "--db", path, "new", "x")
-        self.assertIn("not an esc database", r.err)
+        self.assertIn("not an esc case log", r.err)
         self.assertEqual(read_bytes(path), before)
 
     def test_full_disk_keeps_what_was_stored(self):
@@ -254,10 +254,14 @@ password_file = "{secret_file}"
         self.assertNotIn("hunter2", r.out + r.err)
         self.assertIn("ESC_TEST_WEBHOOK", r.out)
         self.assertIn("set (value hidden)", r.out)
-        self.assertIn("readable by others", r.err)
+        # A secret file others can read makes the config unusable until it is fixed.
+        r = self.esc("config", "check", env=env)
+        self.assertEqual(r.code, 78, r)
+        self.assertIn(f"{secret_file} can be read by others (chmod 600", r.err)
+        self.assertNotIn("hunter2", r.out + r.err)
         os.chmod(secret_file, 0o600)
         r = self.ok("config", "check", env=env)
-        self.assertNotIn("readable by others", r.err)
+        self.assertNotIn("read by others", r.err)
 
 
 if __name__ == "__main__":

@@ -199,7 +199,7 @@ class SendTest(EscTest):
         for text in ("Customer: Müller GmbH", "WHY IT IS ESCALATED", "FACTS AND DIAGNOSTIC RESULTS",
                      "Only EU-issued cards fail; US cards pass", "STEPS ALREADY TAKEN",
                      "Rolled back the 3-D Secure config", "CLIENT INTERACTIONS",
-                     "Told the client: escalating to tier 2, news by 16:00", "UNCONFIRMED",
+                     "Told the client: escalating to tier 2, news by 16:00", "unconfirmed: a suggestion",
                      "The issuer's ACS times out"):
             self.assertIn(text, flat)
         # The smuggled lines arrive as text of the one message.
@@ -251,25 +251,32 @@ class SendTest(EscTest):
         self.assertIn("&lt;!here&gt;", body["text"])
         self.assertIn("The issuer's ACS times out", mrkdwn)
 
-    def test_slack_splits_a_long_summary_cleanly(self):
+    def test_slack_carries_every_section_of_a_long_summary(self):
         self.env["ESC_SLACK_URL"] = "http://127.0.0.1:9/unused"
         self.write_config(ENGINEER + path_block("tier2", ["chat"]) + routing("tier2")
                           + webhook("chat", "slack", "ESC_SLACK_URL"))
-        long_fact = "Gateway said A&B <x> " * 8000  # 168,000 characters
+        long_fact = "Gateway said A&B <x> " * 8000 + "END-OF-PASTE"  # 168,000 characters
         cid, = self.seed({"facts": ["First fact", long_fact]})
+        self.ok("log", cid, "heads-up", "Sam in tier 2 knows it is coming")
         body = json.loads(self.ok("send", cid, "--dry-run").out)
         blocks = body["blocks"]
-        self.assertEqual(len(blocks), 50)
+        self.assertLessEqual(len(blocks), 50)
         sections = [b["text"]["text"] for b in blocks[1:]]
         for text in sections:
             self.assertLessEqual(len(text), 3000)
             self.assertIsNone(re.search(r"&(?!amp;|lt;|gt;)", text), "an escape was cut in two")
             self.assertTrue(text.strip())
         joined = squash(" ".join(sections))
+        # The long entry keeps its head and tail, with how much was cut ...
         self.assertIn("First fact", joined)
-        self.assertIn(squash("Gateway said A&amp;B &lt;x&gt; " * 300), joined)
-        self.assertIn("did not fit", sections[-1])
-        self.assertIn(f"esc summary {cid}", sections[-1])
+        self.assertIn(squash("Gateway said A&amp;B &lt;x&gt; " * 20), joined)
+        self.assertIn("END-OF-PASTE", joined)
+        self.assertIn("bytes cut here", joined)
+        self.assertIn(f"esc show {cid}", joined)
+        # ... and no section is pushed out by it.
+        for heading in ("Steps already taken", "Hypothesis (unconfirmed", "Client interactions", "Next level forewarned",
+                        "Rolled back the 3-D Secure config", "Sam in tier 2 knows it is coming"):
+            self.assertIn(heading, joined)
 
     def test_teams_mattermost_discord_generic_pagerduty_shapes(self):
         hook = self.serve(HttpReceiver())
@@ -433,7 +440,9 @@ class SendTest(EscTest):
             self.assertIn(title, text.splitlines()[0])
             self.assertIn("Rolled back the 3-D Secure config", squash(text))
             self.assertTrue(text.endswith("\n"))
-        self.assertEqual(modes, {1: 0o600, 2: 0o644})  # as the umask says
+        # A hand-over is for its owner only, whatever the umask; so is its folder.
+        self.assertEqual(modes, {1: 0o600, 2: 0o600})
+        self.assertEqual(os.stat(d).st_mode & 0o777, 0o700)
 
     # ---- the network goes away and comes back -------------------------------------
 
@@ -626,7 +635,7 @@ class SendTest(EscTest):
         self.assertNotRegex(head, r"(?im)^bcc:")
         self.assertEqual(sorted(set(k.lower() for k in msg.keys())),
                          ["content-transfer-encoding", "content-type", "date", "from", "message-id",
-                          "mime-version", "subject", "to", "x-esc-case"])
+                          "mime-version", "reply-to", "subject", "to", "x-esc-case"])
 
     # ---- dry run, force, ack and the next level ----------------------------------
 
