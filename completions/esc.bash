@@ -7,7 +7,7 @@
 # Install: esc completions bash > ~/.local/share/bash-completion/completions/esc
 
 # Flags that take no value; every other flag takes the next word.
-_esc_novalue=" -h --help --version -q --quiet --dry-run --force --exit-code --no-input --unnecessary --newest --all "
+_esc_novalue=" -h --help --version -q --quiet --dry-run --force --again --exit-code --no-input --unnecessary --newest --all --mine --clear "
 
 _esc() {
     local cur prev words cword split=false
@@ -52,6 +52,7 @@ _esc() {
             --state) _esc_values states ;;
             --kind) _esc_values kinds && values+=(title) ;;
             --channel) _esc_values channels ;;
+            --path) _esc_values paths ;;
             --status) values=(open escalated resolved all active) ;;
             --to) [[ ${cmd[0]} == send ]] || { _esc_files; return; }
                 _esc_values paths ;;
@@ -72,11 +73,14 @@ _esc() {
     else
         case "${cmd[*]}:$n" in
             outbox:0 | config:0) _esc_values subcommands "${cmd[0]}" ;;
-            "outbox drop:0") _esc_values deliveries ;;
-            show:0 | log:0 | edit:0 | check:0 | summary:0 | send:0 | ack:0 | resolve:0 | update:0)
-                _esc_values cases ;;
-            reopen:0 | review:0) _esc_values cases resolved ;;
+            "outbox drop:0" | "outbox retry:0") _esc_values deliveries ;;
+            show:0 | log:0 | edit:0 | check:0 | summary:0 | send:0 | ack:0 | resolve:0 | update:0 | snooze:0 | take:0)
+                _esc_cases cases; return ;;
+            reopen:0 | review:0) _esc_cases cases resolved; return ;;
             log:1) _esc_values kinds ;;
+            state:1) _esc_values states ;;
+            help:0) _esc_values commands ;;
+            help:1) _esc_values subcommands "${words[cword - 1]}" ;;
             completions:0) values=(bash zsh fish) ;;
             import:0) _esc_files; return ;;
         esac
@@ -86,6 +90,27 @@ _esc() {
     for w in "${values[@]}"; do
         [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
     done
+}
+
+# Cases: numbers in numeric order, then refs. When several match, each is
+# shown with its title ("12  Checkout fails"); one alone is inserted bare.
+_esc_cases() {
+    local -a lines ids
+    local line
+    mapfile -t lines < <("${esc[@]}" __complete "$@" 2>/dev/null)
+    for line in "${lines[@]}"; do
+        [[ ${line%%$'\t'*} == "$cur"* ]] && ids+=("$line")
+    done
+    COMPREPLY=()
+    if ((${#ids[@]} == 1)); then
+        COMPREPLY=("${ids[0]%%$'\t'*}")
+    elif ((${#ids[@]} > 1)); then
+        mapfile -t ids < <(printf '%s\n' "${ids[@]}" | sort -t $'\t' -k1,1n -s)
+        for line in "${ids[@]}"; do
+            COMPREPLY+=("${line%%$'\t'*}  ${line#*$'\t'}")
+        done
+        compopt -o nosort 2>/dev/null
+    fi
 }
 
 # Sets `values` to the first column of `esc __complete ...`.

@@ -9,7 +9,7 @@
 
 function __esc_complete
     # Flags that take no value; every other flag takes the next word.
-    set -l novalue -h --help --version -q --quiet --dry-run --force --exit-code --no-input --unnecessary --newest --all
+    set -l novalue -h --help --version -q --quiet --dry-run --force --again --exit-code --no-input --unnecessary --newest --all --mine --clear
     set -l words (commandline -opc)
     set -l cur (commandline -ct)
     set -l esc $words[1]
@@ -73,6 +73,8 @@ function __esc_complete
                 $esc __complete kinds 2>/dev/null | string replace -r -- '^' $pre
             case --channel
                 $esc __complete channels 2>/dev/null | string replace -r -- '^' $pre
+            case --path
+                $esc __complete paths 2>/dev/null | string replace -r -- '^' $pre
             case --status
                 printf '%s\n' $pre{open,escalated,resolved,all,active}
             case --to
@@ -99,14 +101,18 @@ function __esc_complete
         switch "$cmd:$n"
             case outbox:0 config:0
                 $esc __complete subcommands $cmd[1] 2>/dev/null
-            case 'outbox drop:0'
+            case 'outbox drop:0' 'outbox retry:0'
                 $esc __complete deliveries 2>/dev/null
-            case show:0 log:0 edit:0 check:0 summary:0 send:0 ack:0 resolve:0 update:0
+            case show:0 log:0 edit:0 check:0 summary:0 send:0 ack:0 resolve:0 update:0 snooze:0 take:0
                 $esc __complete cases 2>/dev/null
             case reopen:0 review:0
                 $esc __complete cases resolved 2>/dev/null
             case log:1
                 $esc __complete kinds 2>/dev/null
+            case state:1
+                $esc __complete states 2>/dev/null
+            case help:0
+                $esc __complete commands 2>/dev/null
             case completions:0
                 printf '%s\n' bash zsh fish
             case import:0

@@ -50,7 +50,7 @@ channel = ["ticket"]
 
 KINDS = {"fact", "diagnostic", "step", "contact", "hypothesis", "impact", "outcome", "notice", "heads-up", "update",
          "note"}
-OPEN_CASES = {"1": "Printer on fire", "2": "Checkout fails for EU cards"}  # case 3 is resolved
+OPEN_CASES = {"1": "Printer on fire", "2": "Checkout fails for EU cards", "ZD-4411": "#2 Checkout fails for EU cards"}  # case 3 is resolved
 RESOLVED_CASES = {"3"}  # what reopen and review take
 
 
@@ -196,7 +196,7 @@ def make_home(home):
     with open(f"{home}/broken.toml", "w") as f:
         f.write("[[path]\n")
     assert esc("new", "Printer on fire", "--severity", "critical") == "1"
-    assert esc("new", "Checkout fails for EU cards", "--severity", "high") == "2"
+    assert esc("new", "Checkout fails for EU cards", "--severity", "high", "--ref", "ZD-4411") == "2"
     assert esc("new", "Old and done") == "3"
     esc("resolve", "3", "Fixed")
     # The "ticket" channel fails: delivery 1 stays pending in the outbox.
@@ -267,7 +267,9 @@ def run_bash(home, env, lines):
     assert r.returncode == 0 and r.stderr == "", r
     chunks = r.stdout.split("@@END@@\n")
     assert len(chunks) == len(lines) + 1, r.stdout
-    return [[(v, "") for v in c.splitlines() if v] for c in chunks[:-1]]
+    # Several cases show as "12  title": the value is the first word.
+    return [[(v.split("  ")[0], v.split("  ", 1)[1] if "  " in v else "") for v in c.splitlines() if v]
+            for c in chunks[:-1]]
 
 
 def run_fish(home, env, lines):
@@ -423,7 +425,8 @@ class ScriptsAgreeWithTheHelp(unittest.TestCase):
         pages = cli()
         self.assertIn("outbox", pages[""]["subcommands"])
         self.assertEqual(sorted(case_commands()), sorted(
-            ["show", "log", "edit", "check", "summary", "send", "ack", "resolve", "reopen", "update", "review"]))
+            ["show", "log", "edit", "check", "summary", "send", "ack", "resolve", "reopen", "update", "review",
+             "snooze", "take"]))
         self.assertEqual(pages["list"]["options"]["--format"]["choices"], ["table", "json", "csv", "ids"])
         self.assertFalse(pages["send"]["options"]["--dry-run"]["value"])
         self.assertTrue(pages["send"]["options"]["--to"]["value"])
@@ -461,6 +464,15 @@ class ManyCases(unittest.TestCase):
             resolved = [line.split("\t")[0] for line in run([ESC, "__complete", "cases", "resolved"]).stdout.splitlines()]
             self.assertEqual(resolved, [str(i) for i in range(260, 230, -1)])
             self.assertEqual(len(run([ESC, "__complete", "cases", "all"]).stdout.splitlines()), 200)
+            # bash shows each with its title, in the order of the numbers; one alone goes in bare.
+            os.makedirs(os.path.join(home, "bin"))
+            os.symlink(os.path.abspath(ESC), os.path.join(home, "bin", "esc"))
+            offered = run_bash(home, env, ["esc show ", "esc show 229"])
+            numbers = [int(v) for v, _ in offered[0]]
+            self.assertEqual(numbers, sorted(numbers))
+            self.assertEqual(numbers[:3], [31, 32, 33])  # the 200 most recent are 31 to 230, 31 before 100
+            self.assertTrue(all(title.startswith("Case number ") for _, title in offered[0]))
+            self.assertEqual(offered[1], [("229", "")])
 
 
 if __name__ == "__main__":
