@@ -51,7 +51,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
       if (!next) throw usage_error(fmt::format("no command \"{}\"", w), "`esc help` lists them");
       at = next;
     }
-    std::cout << at->help();
+    // The command's own help (App::help would show the parsed command's: help's).
+    std::cout << at->get_formatter()->make_help(at, at->get_name(), CLI::AppFormatMode::Normal);
   });
   return app;
 }
@@ -121,6 +122,14 @@ int fail(const std::string& message, const std::string& hint, Exit code) {
   return static_cast<int>(code);
 }
 
+// The first word no command took, looking from `app` up to the root.
+std::string first_left_over(const CLI::App* app) {
+  for (; app; app = app->get_parent())
+    for (const auto& w : app->remaining())
+      if (!w.starts_with("-")) return w;
+  return {};
+}
+
 // CLI11's parse errors in esc's words, with a pointed hint.
 int parse_failure(const CLI::ParseError& e, const CLI::App& root, int argc, char** argv) {
   const CLI::App* where = parsed_command(root);
@@ -161,6 +170,12 @@ int parse_failure(const CLI::ParseError& e, const CLI::App& root, int argc, char
     } else {
       msg = fmt::format("unexpected argument \"{}\"{}", word, name.empty() ? "" : fmt::format(" for `esc {}`", name));
     }
+  } else if (std::string word = first_left_over(where); msg == "A subcommand is required" && !word.empty()) {
+    msg = fmt::format("unknown command \"{}\" of `esc {}`", word, name);
+    if (auto s = closest(word, command_names(*where)); !s.empty())
+      hint = fmt::format("did you mean `esc {} {}`?", name, s);
+    else
+      hint = fmt::format("`esc {}` takes: {}", name, fmt::join(command_names(*where), ", "));
   } else if (msg == "A subcommand is required") {
     msg = where == &root ? "no command given" : fmt::format("`esc {}` needs a subcommand", name);
     if (where != &root) hint = fmt::format("`esc {}` takes: {}", name, fmt::join(command_names(*where), ", "));

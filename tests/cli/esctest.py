@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import uuid
 
 ESC = os.environ.get("ESC_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "esc")
 NOW = "2026-11-20T09:00:00Z"
@@ -100,6 +101,48 @@ class EscTest(unittest.TestCase):
         self.assertTrue(r.err.startswith("esc: error: ") or code in (1, 75), r)
         self.assertNotIn("runtime error", r.err)
         return r
+
+    def serve(self, server):
+        server.start()
+        self.addCleanup(server.stop)
+        return server
+
+    def seed(self, *cases):
+        """Imports cases in one go, each a dict of title, customer, severity,
+        ref, facts and ready (default: the built-in checklist is met).
+        Returns their ids as strings, numbered from 1."""
+        lines = []
+        at = "2026-11-20T08:00:00Z"
+        entry_id = 0
+        for n, spec in enumerate(cases, start=1):
+            ready = spec.get("ready", True)
+            entries = []
+
+            def add(kind, text, state=None):
+                nonlocal entry_id
+                entry_id += 1
+                entries.append({"id": entry_id, "uuid": str(uuid.uuid4()), "kind": kind, "text": text,
+                                "state": state, "at": at, "author": "Dana Reyes"})
+
+            for fact in spec.get("facts", ["Only EU-issued cards fail; US cards pass"]):
+                add("fact", fact)
+            add("step", "Rolled back the 3-D Secure config")
+            if ready:
+                add("hypothesis", "The issuer's ACS times out", "unconfirmed")
+                add("notice", "Told the client: escalating to tier 2, news by 16:00")
+            case = {"id": n, "uuid": str(uuid.uuid4()), "title": spec.get("title", "Checkout fails for EU cards"),
+                    "customer": spec.get("customer", "ACME Corp"), "severity": spec.get("severity", "high"),
+                    "status": "open", "ref": spec.get("ref"), "triggers": ["sla-breach"], "tags": [],
+                    "engineer": "Dana Reyes", "created_at": at, "updated_at": at, "resolved_at": None,
+                    "csat": None, "unnecessary": False}
+            lines.append(json.dumps({"case": case, "entries": entries, "escalations": [], "deliveries": []}))
+        self.ok("import", "-", input="\n".join(lines) + "\n")
+        return [str(n) for n in range(1, len(cases) + 1)]
+
+    def latest(self, cid):
+        """The case's latest escalation, and its delivery keys by channel."""
+        x = self.ok("show", cid, "--format", "json").json()["escalations"][-1]
+        return x, {d["channel"]: d["key"] for d in x["deliveries"]}
 
     def new_case(self, title="Checkout fails for EU cards", *extra):
         r = self.ok("new", title, *extra)
