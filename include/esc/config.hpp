@@ -93,6 +93,7 @@ struct Config {
   std::map<std::string, Seconds> deadlines;
   Seconds client_update_every{24 * 3600};
   std::vector<ChannelConfig> channels;
+  std::vector<std::string> broken_channels;  // named by a [[channel]] with problems, left out
   std::vector<ChecklistItem> checklist;
   std::vector<RedactRule> redact;
   bool redact_card_numbers = true;

@@ -69,9 +69,12 @@ std::optional<std::pair<DeliveryResult, Time>> kept_outcome(const std::string& k
 
 void forget_outcome(const std::string& key) { std::filesystem::remove(kept_file(key)); }
 
-// The lease on a claim: the channel's timeout covers the network, and a
-// margin the rest (a command channel's child, the recording).
-int lease_seconds(const ChannelConfig* ch) { return static_cast<int>((ch ? ch->timeout.count() : 30) + 60); }
+// The lease on a claim covers the whole attempt: the delivery (bounded by
+// the channel's timeout), recording its outcome (bounded by the wait for a
+// busy log), and a margin. Rendering is done before the claim.
+int lease_seconds(const ChannelConfig* ch, const Config& cfg) {
+  return static_cast<int>((ch ? ch->timeout.count() : 30) + cfg.busy_timeout.count() + 10);
+}
 
 Sender sender_of(const Config& cfg) { return {cfg.engineer_name, cfg.engineer_email}; }
 
@@ -179,12 +182,12 @@ Attempted attempt_delivery(Store& store, const Config& cfg, std::int64_t deliver
   const std::string token = claim_token();
   bool claimed = false;
   store.write([&] {
-    claimed = store.claim_delivery(d->id, token, lease_seconds(ch));
+    claimed = store.claim_delivery(d->id, token, lease_seconds(ch, cfg));
     // A claim of a process of this machine that is gone (killed, crashed)
     // need not wait for its lease to run out.
     if (!claimed)
       if (const std::string held = store.claim_of(d->id); holder_is_dead(held))
-        claimed = store.claim_delivery(d->id, token, lease_seconds(ch), held);
+        claimed = store.claim_delivery(d->id, token, lease_seconds(ch, cfg), held);
   });
   if (!claimed) return a;
 

@@ -672,6 +672,7 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
     r.in_channel = true;
     for (const auto* tv : r.table_array(it->second, "channel")) {
       const auto& t = tv->as_table();
+      const std::size_t problems_before = problems.size();
       r.unknown_keys(t, "channel");
       ChannelConfig ch;
       auto get = [&](const char* key, std::string& out) {
@@ -791,7 +792,10 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
         r.problem(t.at("ca_file"), fmt::format("{}: ca_file {} does not exist", label, ch.ca_file));
       if (!ch.name.empty() && cfg.find_channel(ch.name))
         r.problem(*tv, fmt::format("{}: a channel of that name is already defined", label));
-      cfg.channels.push_back(std::move(ch));
+      if (problems.size() > problems_before)
+        cfg.broken_channels.push_back(ch.name);
+      else
+        cfg.channels.push_back(std::move(ch));
     }
     r.in_channel = false;
     if (!cfg.find_channel("stdout")) cfg.channels.push_back(stdout_channel());
@@ -990,6 +994,10 @@ Config load_config(const std::string& flag, bool tolerate_channels, std::vector<
   const bool only_channels =
       std::all_of(problems.begin(), problems.end(), [](const ConfigProblem& p) { return p.channel; });
   if (tolerate_channels && only_channels) {
+    // The broken channels are left out (parse_config kept them out), and so
+    // are the paths' references to them.
+    for (auto& p : cfg.paths)
+      std::erase_if(p.channels, [&](const std::string& c) { return !cfg.find_channel(c); });
     if (warnings) *warnings = problems;
     return cfg;
   }
