@@ -117,6 +117,33 @@ void drop_delivery(Store& store, std::int64_t delivery_id, const Engineer& who, 
 Entry add_entry(Store& store, std::int64_t case_id, EntryKind kind, const std::string& text, const std::string& author,
                 Time now, const std::string& state = {}, std::optional<Time> at = std::nullopt);
 
+// ---- opening and correcting --------------------------------------------------
+
+// Opens a case: a ref that is taken is refused (65); sets c.id.
+void open_case(Store& store, Case& c);
+
+// What `esc edit` changes; each field only when given. Applied to the case
+// as it is inside the transaction, so that two people editing one case at
+// once never undo each other's changes.
+struct CaseEdit {
+  std::optional<std::string> title, customer, severity, ref;
+  std::vector<std::string> add_triggers, remove_triggers, add_tags, remove_tags;
+};
+// False when nothing changed.
+bool edit_case(Store& store, std::int64_t case_id, const CaseEdit& e, Time now);
+
+// Strikes an entry an engineer wrote: kept, shown struck, left out of
+// summaries and the checklist. Returns it.
+Entry strike(Store& store, std::int64_t entry_id, const std::string& reason, const Engineer& who, Time now);
+// A hypothesis's new state; returns the one it had.
+std::string set_hypothesis_state(Store& store, std::int64_t entry_id, const std::string& state, const Engineer& who,
+                                 Time now, std::int64_t* case_id = nullptr);
+// Keeps the case out of `esc due` until `until` (nullopt: from now on again).
+void snooze(Store& store, std::int64_t case_id, std::optional<Time> until, const std::string& reason,
+            const Engineer& who, Time now);
+// Makes the case the engineer's; returns who had it.
+std::string take(Store& store, std::int64_t case_id, const Engineer& who, Time now);
+
 // ---- importing -------------------------------------------------------------
 
 struct ImportReport {

@@ -26,24 +26,7 @@ void run_strike(const StrikeOptions& o, Context& ctx) {
   const auto id = entry_number(o.entry);
   const std::string reason = checked_line(o.reason, "--reason");
   if (reason.empty()) throw usage_error("--reason is required: say why the entry is wrong");
-  auto& store = ctx.store();
-  const auto who = ctx.engineer();
-  Entry e;
-  store.write([&] {
-    auto found = store.get_entry(id);
-    if (!found) throw not_found(fmt::format("no entry {}", id), "`esc show ID` lists each entry's number");
-    e = *found;
-    if (!is_user_kind(e.kind))
-      throw data_error(fmt::format("entry {} was written by esc ({}); only what an engineer wrote can be struck", id,
-                                   to_string(e.kind)));
-    if (e.struck()) throw data_error(fmt::format("entry {} is already struck", id));
-    e.struck_at = ctx.now();
-    e.struck_by = who.name;
-    e.struck_reason = reason;
-    store.update_entry(e);
-    app::add_entry(store, e.case_id, EntryKind::correction,
-                   fmt::format("Struck entry {} ({}): {}", id, to_string(e.kind), reason), who.name, ctx.now());
-  });
+  const Entry e = app::strike(ctx.store(), id, reason, ctx.engineer(), ctx.now());
   ctx.out().info(fmt::format("Struck entry {} on #{}: kept in the timeline, left out of summaries and the checklist.",
                              id, e.case_id));
 }
@@ -54,26 +37,10 @@ struct StateOptions {
 
 void run_state(const StateOptions& o, Context& ctx) {
   const auto id = entry_number(o.entry);
-  auto& store = ctx.store();
-  const auto who = ctx.engineer();
-  Entry e;
-  std::string was;
-  store.write([&] {
-    auto found = store.get_entry(id);
-    if (!found) throw not_found(fmt::format("no entry {}", id), "`esc show ID` lists each entry's number");
-    e = *found;
-    if (e.kind != EntryKind::hypothesis)
-      throw data_error(fmt::format("entry {} is a {}, not a hypothesis", id, to_string(e.kind)));
-    was = e.state;
-    if (was == o.state) return;
-    e.state = o.state;
-    store.update_entry(e);
-    app::add_entry(store, e.case_id, EntryKind::correction,
-                   fmt::format("Hypothesis {} is now {} (was {}).", id, o.state, was.empty() ? "unconfirmed" : was),
-                   who.name, ctx.now());
-  });
+  std::int64_t case_id = 0;
+  const std::string was = app::set_hypothesis_state(ctx.store(), id, o.state, ctx.engineer(), ctx.now(), &case_id);
   ctx.out().info(was == o.state ? fmt::format("Hypothesis {} was already {}.", id, o.state)
-                                : fmt::format("Hypothesis {} on #{} is now {}.", id, e.case_id, o.state));
+                                : fmt::format("Hypothesis {} on #{} is now {}.", id, case_id, o.state));
 }
 
 struct SnoozeOptions {
@@ -82,13 +49,12 @@ struct SnoozeOptions {
 };
 
 void run_snooze(const SnoozeOptions& o, Context& ctx) {
-  auto& store = ctx.store();
-  const Case found = ctx.find_case(o.id);
-  const auto who = ctx.engineer();
+  const Case c = ctx.find_case(o.id);
   std::optional<Time> until;
   std::string reason;
   if (!o.clear) {
-    if (o.until.empty()) throw usage_error("say until when: `esc snooze ID UNTIL --reason TEXT`",
+    if (o.until.empty())
+      throw usage_error("say until when: `esc snooze ID UNTIL --reason TEXT`",
                         "e.g. `esc snooze 12 \"2026-12-02 09:00\" --reason ...`, or 16h from now");
     // A duration means that long from now here, not ago.
     if (auto d = parse_duration(o.until))
@@ -99,18 +65,9 @@ void run_snooze(const SnoozeOptions& o, Context& ctx) {
     reason = checked_line(o.reason, "--reason");
     if (reason.empty()) throw usage_error("--reason is required: say what you are waiting for");
   }
-  store.write([&] {
-    Case c = *store.get_case(found.id);
-    if (c.status == Status::resolved) throw data_error(fmt::format("case #{} is resolved", c.id));
-    c.snoozed_until = until;
-    c.snooze_reason = reason;
-    store.update_case(c);
-    app::add_entry(store, c.id, EntryKind::snoozed,
-                   until ? fmt::format("Snoozed until {}: {}", format_utc(*until), reason) : "Snooze ended by hand.",
-                   who.name, ctx.now());
-  });
-  ctx.out().info(until ? fmt::format("Case #{} is out of `esc due` until {}.", found.id, format_local(*until))
-                       : fmt::format("Case #{} is back in `esc due`.", found.id));
+  app::snooze(ctx.store(), c.id, until, reason, ctx.engineer(), ctx.now());
+  ctx.out().info(until ? fmt::format("Case #{} is out of `esc due` until {}.", c.id, format_local(*until))
+                       : fmt::format("Case #{} is back in `esc due`.", c.id));
 }
 
 }  // namespace

@@ -16,49 +16,26 @@ struct EditOptions {
   std::vector<std::string> add_triggers, remove_triggers, add_tags, remove_tags;
 };
 
-void add_unique(std::vector<std::string>& v, const std::string& s) {
-  if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-}
-
-void remove_all(std::vector<std::string>& v, const std::string& s) { std::erase(v, s); }
-
 void run_edit(const EditOptions& o, Context& ctx) {
   check_triggers(ctx, o.add_triggers);
-  if (o.severity) checked_severity(ctx, *o.severity);
-  auto& store = ctx.store();
-  Case c = ctx.find_case(o.id);
-  const std::int64_t id = c.id;
-  bool changed = false;
-  // Only the fields given change, on the case as it is inside the
-  // transaction: two people editing one case never undo each other.
-  store.write([&] {
-    c = *store.get_case(id);
-    const Case before = c;
-    if (o.title) {
-      c.title = checked_line(*o.title, "--title");
-      if (c.title.empty()) throw usage_error("--title cannot be empty");
-    }
-    if (o.customer) c.customer = checked_line(*o.customer, "--customer");
-    if (o.severity) c.severity = *o.severity;
-    if (o.ref) {
-      c.ref = checked_line(*o.ref, "--ref");
-      if (c.ref.starts_with("#") || c.ref.starts_with("ref:"))
-        throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(c.ref)));
-      if (!c.ref.empty())
-        if (auto other = store.case_by_ref(c.ref); other && other->id != c.id)
-          throw data_error(fmt::format("ref {} already belongs to case #{}", inert(c.ref), other->id));
-    }
-    for (const auto& t : o.add_triggers) add_unique(c.triggers, t);
-    for (const auto& t : o.remove_triggers) remove_all(c.triggers, t);
-    for (const auto& t : o.add_tags) add_unique(c.tags, checked_line(t, "--tag"));
-    for (const auto& t : o.remove_tags) remove_all(c.tags, t);
-    changed = c.title != before.title || c.customer != before.customer || c.severity != before.severity ||
-              c.ref != before.ref || c.triggers != before.triggers || c.tags != before.tags;
-    if (changed) {
-      c.updated_at = std::max(c.updated_at, ctx.now());
-      store.update_case(c);
-    }
-  });
+  app::CaseEdit e;
+  if (o.severity) e.severity = checked_severity(ctx, *o.severity);
+  if (o.title) {
+    e.title = checked_line(*o.title, "--title");
+    if (e.title->empty()) throw usage_error("--title cannot be empty");
+  }
+  if (o.customer) e.customer = checked_line(*o.customer, "--customer");
+  if (o.ref) {
+    e.ref = checked_line(*o.ref, "--ref");
+    if (e.ref->starts_with("#") || e.ref->starts_with("ref:"))
+      throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(*e.ref)));
+  }
+  e.add_triggers = o.add_triggers;
+  e.remove_triggers = o.remove_triggers;
+  for (const auto& t : o.add_tags) e.add_tags.push_back(checked_line(t, "--tag"));
+  e.remove_tags = o.remove_tags;
+  const Case c = ctx.find_case(o.id);
+  const bool changed = app::edit_case(ctx.store(), c.id, e, ctx.now());
   ctx.out().info(changed ? fmt::format("Updated case #{}.", c.id) : fmt::format("Case #{} unchanged.", c.id));
 }
 

@@ -38,14 +38,7 @@ void run_new(const NewOptions& o, Context& ctx) {
   c.engineer_email = who.email;
   c.created_at = c.updated_at = ctx.now();
   auto& store = ctx.store_creating();
-  store.write([&] {
-    c.id = 0;
-    if (!c.ref.empty())
-      if (auto other = store.case_by_ref(c.ref))
-        throw data_error(fmt::format("ref {} already belongs to case #{}", inert(c.ref), other->id),
-                         fmt::format("see it with `esc show {}`", other->id));
-    store.insert_case(c);
-  });
+  app::open_case(store, c);
   std::cout << c.id << '\n';
   auto& out = ctx.out();
   out.info(fmt::format("Opened case #{}: {}", c.id, inert(c.title)));

@@ -66,19 +66,7 @@ struct TakeOptions {
 void run_take(const TakeOptions& o, Context& ctx) {
   const Case found = ctx.find_case(o.id);
   const auto who = ctx.engineer();
-  auto& store = ctx.store();
-  std::string was;
-  store.write([&] {
-    Case c = *store.get_case(found.id);
-    was = c.engineer;
-    if (c.engineer == who.name) return;
-    c.engineer = who.name;
-    c.engineer_email = who.email;
-    store.update_case(c);
-    app::add_entry(store, c.id, EntryKind::taken,
-                   fmt::format("{} took the case{}.", who.name, was.empty() ? "" : fmt::format(" over from {}", was)),
-                   who.name, ctx.now());
-  });
+  const std::string was = app::take(ctx.store(), found.id, who, ctx.now());
   ctx.out().info(was == who.name ? fmt::format("Case #{} is already yours.", found.id)
                                  : fmt::format("Case #{} is yours now{}.", found.id,
                                                was.empty() ? "" : fmt::format(" (was {})", inert(was))));

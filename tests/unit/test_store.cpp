@@ -140,7 +140,9 @@ TEST_CASE("list filters by status, severity, customer and tag without regard to 
     s.each_case(f, [&](const Case& x) { out.push_back(x.title); });
     return out;
   };
-  CHECK(titles({{Status::open, Status::escalated}}) == std::vector<std::string>{"B", "A"});
+  CaseFilter active;
+  active.statuses = {Status::open, Status::escalated};
+  CHECK(titles(active) == std::vector<std::string>{"B", "A"});
   CHECK(titles({}) == std::vector<std::string>{"C", "B", "A"});
   CaseFilter f;
   f.customer = "globex";
