@@ -29,5 +29,5 @@ ESC_BUILD_PACKAGES=(
 # sqlite3 for the benchmark floor, binutils for readelf and nm.
 ESC_TEST_PACKAGES=(
   doctest-dev python3 python3-aiosmtpd bash-completion zsh fish mandoc sqlite3 util-linux binutils
-  postgresql dovecot-imapd openssl chromium
+  postgresql dovecot-imapd openssl chromium dpkg-dev file man-db
 )
