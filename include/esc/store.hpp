@@ -126,7 +126,9 @@ class Store {
 
   // Escalations and deliveries
   void insert_escalation(Escalation& x);
+  // A case's escalations, in level order, without their snapshots.
   std::vector<Escalation> escalations(std::int64_t case_id);
+  // One escalation with the summary it sent.
   std::optional<Escalation> get_escalation(std::int64_t id);
   void update_escalation(const Escalation& x);  // its acknowledgement
   void insert_delivery(Delivery& d);

@@ -30,6 +30,11 @@ std::optional<Escalation> unanswered_on(const std::vector<Escalation>& xs, const
 
 // The plan, from what the log holds now (inside or outside a transaction).
 SendPlan make_plan(Store& store, const Config& cfg, const SendRequest& r, Time now) {
+  if (!r.channel.empty() && !cfg.find_channel(r.channel)) {
+    std::vector<std::string> names;
+    for (const auto& c : cfg.channels) names.push_back(c.name);
+    throw usage_error(fmt::format("no channel \"{}\"", r.channel), fmt::format("channels: {}", join(names, ", ")));
+  }
   SendPlan p;
   auto c = store.get_case(r.case_id);
   if (!c) throw not_found(fmt::format("no case #{}", r.case_id));
@@ -49,6 +54,7 @@ SendPlan make_plan(Store& store, const Config& cfg, const SendRequest& r, Time n
   // The summary of the escalations before this one.
   p.summary = summary_of(store, cfg, p.c, now, p.redeliver ? p.unanswered->id : 0);
   p.summary.note = r.note;
+  p.summary.c.status = Status::escalated;  // what the next level receives it as
   if (!p.summary.readiness.ready() && r.force) p.summary.forced_reason = r.reason;
   if (p.path->external) {
     // A vendor or regulator gets the case, not the team's internal notes.
@@ -74,11 +80,6 @@ Summary summary_of(Store& store, const Config& cfg, const Case& c, Time now, std
 }
 
 SendPlan plan_send(Store& store, const Config& cfg, const SendRequest& r, Time now) {
-  if (!r.channel.empty() && !cfg.find_channel(r.channel)) {
-    std::vector<std::string> names;
-    for (const auto& c : cfg.channels) names.push_back(c.name);
-    throw usage_error(fmt::format("no channel \"{}\"", r.channel), fmt::format("channels: {}", join(names, ", ")));
-  }
   return make_plan(store, cfg, r, now);
 }
 

@@ -66,17 +66,24 @@ void run_send(SendOptions o, Context& ctx) {
   req.reason = o.reason;
   req.note = o.note;
   auto& store = ctx.store();
-  auto plan = app::plan_send(store, cfg, req, ctx.now());
-  // Sending to a level that came before: say why it is sent now.
-  const bool re_escalating = plan.level > 1 && !plan.redeliver;
-  if (re_escalating && req.note.empty() && !o.dry_run && ctx.out().stdin_is_tty() &&
-      (!plan.unanswered || req.again)) {
+  // Sending to a level that came before: say why it is sent now (asked on
+  // a terminal). Whether it is, the escalations alone tell; the whole plan
+  // (a summary of every entry) is made only where it is shown or sent.
+  const auto previous = store.escalations(found.id);
+  const PathConfig& to = req.path ? *req.path : cfg.route(found.severity);
+  const bool unanswered = [&] {
+    for (auto it = previous.rbegin(); it != previous.rend(); ++it)
+      if (it->path == to.name) return !it->acked_at;
+    return false;
+  }();
+  const bool re_escalating = !previous.empty() && !(unanswered && !req.channel.empty() && !req.again);
+  if (re_escalating && req.note.empty() && !o.dry_run && ctx.out().stdin_is_tty() && (!unanswered || req.again)) {
     auto answer = ask("Why is it sent now (e.g. \"tier2 did not answer in 4h\")? ");
     if (answer) req.note = checked_line(*answer, "the note");
-    plan = app::plan_send(store, cfg, req, ctx.now());
   }
 
   if (o.dry_run) {
+    const auto plan = app::plan_send(store, cfg, req, ctx.now());
     for (const auto& name : plan.channels) {
       const ChannelConfig& ch = *cfg.find_channel(name);
       Payload p = render_payload(ch, plan.summary, "(key assigned when sent)",
@@ -98,11 +105,18 @@ void run_send(SendOptions o, Context& ctx) {
   try {
     sent = app::record_send(store, cfg, req, ctx.engineer(), ctx.now());
   } catch (const Error& e) {
-    if (e.code() != Exit::no) throw;
-    std::cerr << "esc: " << e.what() << '\n';
-    ctx.out().hint(e.hint());
-    ctx.exit_code = static_cast<int>(Exit::no);
-    return;
+    if (e.code() == Exit::no) {
+      std::cerr << "esc: " << e.what() << '\n';
+      ctx.out().hint(e.hint());
+      ctx.exit_code = static_cast<int>(Exit::no);
+      return;
+    }
+    // Nothing is delivered that was not first recorded: when recording
+    // fails, nothing went out, and the escalation can simply be sent again.
+    if (e.code() == Exit::io)
+      throw Error(Exit::temp_fail, fmt::format("{}; the escalation was not recorded and nothing was sent", e.what()),
+                  fmt::format("`esc send {}` again once the log can be written", found.id));
+    throw;
   }
   Report r;
   for (auto id : sent.deliveries) {

@@ -21,7 +21,7 @@ void Store::each_record(std::optional<Time> since, const std::function<void(cons
                           true);
     auto escs = c.prepare(fmt::format("SELECT {} FROM escalations x WHERE x.case_id {} ORDER BY x.case_id, x.level, "
                                       "x.at, x.id",
-                                      rows::escalation_columns(), of),
+                                      rows::escalation_columns("x", true), of),
                           true);
     auto dels = c.prepare(fmt::format("SELECT {} FROM deliveries d JOIN escalations x ON x.id = d.escalation_id "
                                       "WHERE x.case_id {} ORDER BY x.case_id, d.id",

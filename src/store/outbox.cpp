@@ -32,7 +32,8 @@ std::vector<Escalation> Store::escalations(std::int64_t case_id) {
 
 std::optional<Escalation> Store::get_escalation(std::int64_t id) {
   return guarded("reading an escalation", [&]() -> std::optional<Escalation> {
-    auto q = impl_->q(fmt::format("SELECT {} FROM escalations x WHERE x.id = ?", rows::escalation_columns()), id);
+    auto q = impl_->q(fmt::format("SELECT {} FROM escalations x WHERE x.id = ?", rows::escalation_columns("x", true)),
+                      id);
     if (q->step()) return rows::read_escalation(*q);
     return std::nullopt;
   });
@@ -104,12 +105,16 @@ bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_
   // both see the row unclaimed, so at most one holds it. A claim whose
   // lease ran out (its holder died or stopped) can be taken over.
   return guarded("claiming a delivery", [&] {
+    // On PostgreSQL, a row another machine is claiming right now is
+    // skipped rather than waited for (FOR UPDATE SKIP LOCKED): that one
+    // claims it, this one goes on.
     const std::string clock = impl_->c().clock_sql();
     auto q = impl_->q(fmt::format("UPDATE deliveries SET claim_token = ?, claimed_until = {0} + ? "
-                                  "WHERE id = ? AND status IN ('pending', 'failed') AND imported = 0 "
+                                  "WHERE id = (SELECT id FROM deliveries WHERE id = ? "
+                                  "AND status IN ('pending', 'failed') AND imported = 0 "
                                   "AND (claim_token IS NULL OR claimed_until IS NULL OR claimed_until < {0} "
-                                  "OR claim_token = ?) RETURNING id",
-                                  clock),
+                                  "OR claim_token = ?){1}) RETURNING id",
+                                  clock, impl_->pg ? " FOR UPDATE SKIP LOCKED" : ""),
                       token, lease_seconds, id, take_over.empty() ? std::string("\n") : take_over);
     return q->step();
   });

@@ -115,7 +115,11 @@ class PgStatement final : public Statement {
   bool step() override;
   void reset() override;
   bool is_null(int col) const override { return PQgetisnull(result_.get(), row_, col); }
-  std::int64_t integer(int col) const override { return std::strtoll(PQgetvalue(result_.get(), row_, col), nullptr, 10); }
+  std::int64_t integer(int col) const override {
+    const char* v = PQgetvalue(result_.get(), row_, col);
+    if (v[0] == 't' && v[1] == 0) return 1;  // a boolean, as PostgreSQL writes it
+    return std::strtoll(v, nullptr, 10);
+  }
   double real(int col) const override { return std::strtod(PQgetvalue(result_.get(), row_, col), nullptr); }
   std::string text(int col) const override {
     return std::string(PQgetvalue(result_.get(), row_, col),

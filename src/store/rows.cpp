@@ -86,9 +86,10 @@ Entry read_entry(const db::Statement& q, int o) {
   return e;
 }
 
-std::string escalation_columns(const char* a) {
+std::string escalation_columns(const char* a, bool snapshot) {
   return columns(a, {"id", "uuid", "case_id", "level", "path", "at", "sent_by", "forced", "force_reason",
-                     "again_reason", "note", "subject", "snapshot", "acked_at", "acked_by"});
+                     "again_reason", "note", "subject"}) +
+         (snapshot ? fmt::format(", {}.snapshot, ", a) : std::string(", '', ")) + columns(a, {"acked_at", "acked_by"});
 }
 
 Escalation read_escalation(const db::Statement& q, int o) {

@@ -105,7 +105,9 @@ std::string entry_columns(const char* a = "e");
 Entry read_entry(const db::Statement& q, int first = 0);
 constexpr int kEntryColumns = 13;
 
-std::string escalation_columns(const char* a = "x");
+// Without the snapshot (the summary as sent, which a pasted log can make
+// large) unless asked for: it is read only to deliver and to export.
+std::string escalation_columns(const char* a = "x", bool snapshot = false);
 Escalation read_escalation(const db::Statement& q, int first = 0);
 constexpr int kEscalationColumns = 15;
 

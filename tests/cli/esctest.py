@@ -14,6 +14,17 @@ import uuid
 
 ESC = os.environ.get("ESC_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "esc")
 NOW = "2026-11-20T09:00:00Z"
+# The case log every test runs against: an SQLite file in the test's home,
+# or (ESC_TEST_BACKEND=postgres) a fresh database on a throw-away
+# PostgreSQL cluster started for the test process (pgcluster.py).
+BACKEND = os.environ.get("ESC_TEST_BACKEND", "sqlite")
+assert BACKEND in ("sqlite", "postgres"), f"ESC_TEST_BACKEND={BACKEND}: expected sqlite or postgres"
+
+
+def sqlite_only(reason):
+    """A test of what only an SQLite file has (its modes, its bytes, its
+    locks): said so, by name, when the suite runs on PostgreSQL."""
+    return unittest.skipIf(BACKEND != "sqlite", f"about the SQLite file only: {reason}")
 
 
 class Result:
@@ -48,6 +59,11 @@ class EscTest(unittest.TestCase):
             "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
         }
         self._outcome_failed = False
+        self.pg = None
+        if BACKEND == "postgres":
+            import pgcluster
+            self.pg = pgcluster.fresh_database(self)
+            self.env["ESC_DB"] = self.pg.uri()
 
     def tearDown(self):
         failed = False
@@ -63,7 +79,13 @@ class EscTest(unittest.TestCase):
 
     @property
     def db(self):
+        """The SQLite file of the default log (sqlite_only tests)."""
         return os.path.join(self.home, ".local", "share", "esc", "esc.db")
+
+    @property
+    def log(self):
+        """Where the test's log is, for --db: the file or the URI."""
+        return self.pg.uri() if self.pg else self.db
 
     @property
     def config_file(self):

@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import threading
 
-from esctest import EscTest, ESC, main, read_bytes
+from esctest import sqlite_only, EscTest, ESC, main, read_bytes
 
 
 class CaseLog(EscTest):
@@ -216,6 +216,7 @@ class CaseLog(EscTest):
         self.fails(64, "new", "x", "--severity", "urgent")
         self.fails(64)
 
+    @sqlite_only("help opens no file")
     def test_help_and_version(self):
         r = self.ok("--help")
         for cmd in ("new", "list", "show", "log", "send", "due", "stats"):
@@ -292,6 +293,7 @@ class CaseLog(EscTest):
         self.write_config('[engineer]\nname = "Dana"\n[case]\nseverities = 3\n')
         self.assertIn("esc.toml:4:", self.fails(78, "list").err)
 
+    @sqlite_only("a file that is not SQLite")
     def test_a_file_that_is_not_sqlite_is_refused_untouched(self):
         path = os.path.join(self.home, "notes.db")
         with open(path, "wb") as f:
@@ -302,6 +304,7 @@ class CaseLog(EscTest):
         self.assertEqual(read_bytes(path), before)
         self.assertFalse(os.path.exists(path + "-wal"))
 
+    @sqlite_only("the file's user_version (test_team has the server's)")
     def test_a_newer_schema_is_refused_untouched(self):
         self.new_case()
         con = sqlite3.connect(self.db)
@@ -314,6 +317,7 @@ class CaseLog(EscTest):
         self.assertIn("newer", r.err)
         self.assertEqual(read_bytes(self.db), before)
 
+    @sqlite_only("its modes and journal")
     def test_database_and_folder_are_private_and_wal(self):
         self.new_case()
         self.assertEqual(os.stat(self.db).st_mode & 0o777, 0o600)
@@ -322,6 +326,7 @@ class CaseLog(EscTest):
         self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "wal")
         self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 6)
 
+    @sqlite_only("file paths in --db and $ESC_DB")
     def test_env_and_flag_choose_the_database(self):
         other = os.path.join(self.home, "other.db")
         self.ok("--db", other, "new", "in other")
@@ -371,9 +376,11 @@ class CaseLog(EscTest):
         self.assertEqual(self.ok("__complete", "cases", "resolved").out, "")
 
     def test_init_writes_a_config_that_passes_check(self):
+        self.fails(66, "list")
         r = self.ok("init")
+        self.assertIn("Case log ready", r.err)
         self.assertTrue(os.path.exists(self.config_file))
-        self.assertTrue(os.path.exists(self.db))
+        self.ok("list")  # the log exists now, empty
         self.ok("config", "check")
         self.assertEqual(self.ok("config", "path").out.strip(), self.config_file)
         self.assertIn("kept", self.ok("init").err)

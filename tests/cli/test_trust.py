@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from esctest import ESC, EscTest, main
+from esctest import BACKEND, ESC, EscTest, main
 from servers import HttpReceiver
 from test_send import ENGINEER, command, filedir, path_block, routing, webhook
 from test_readiness import PtySession
@@ -113,26 +113,32 @@ class OneEscalationPerPath(EscTest):
 
 
 class DeliveredButNotRecorded(EscTest):
+    def lock_command(self):
+        """A program that holds the log locked for a few seconds, in a process
+        of its own: the log locked past esc's timeout."""
+        if BACKEND == "sqlite":
+            return ["/usr/bin/python3", "-c", "import sqlite3, time; c = sqlite3.connect(%r, isolation_level=None); "
+                    "c.execute('BEGIN IMMEDIATE'); time.sleep(4)" % self.db]
+        return ["psql", "-q", "-d", self.pg.uri(), "-c",
+                "BEGIN; LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT"]
+
     def test_a_locked_log_after_delivery_says_so_and_retry_records_without_sending_again(self):
-        # The command channel's program holds the log locked past esc's timeout
-        # as it delivers: the delivery went out, recording it cannot.
+        # The command channel's program locks the log as it delivers: the
+        # delivery went out, recording it cannot.
         counter = os.path.join(self.home, "delivered")
         locker = os.path.join(self.home, "locker.py")
         with open(locker, "w") as f:
-            f.write(f"""import sqlite3, subprocess, sys, time
+            f.write(f"""import subprocess, sys, time
 open({counter!r}, "a").write("x")
 sys.stdin.read()
-con = sqlite3.connect({self.db!r}, isolation_level=None)
-con.execute("BEGIN IMMEDIATE")
-# Keep the lock in a process of its own, a while after this one ends.
-subprocess.Popen(["/usr/bin/python3", "-c", "import sqlite3, time; c = sqlite3.connect({self.db!r}, "
-                  "isolation_level=None); c.execute('BEGIN IMMEDIATE'); time.sleep(4)"],
-                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-con.rollback()
-time.sleep(0.5)
+subprocess.Popen({self.lock_command()!r}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL)
+time.sleep(0.7)
 """)
         self.write_config(ENGINEER + '[database]\nbusy_timeout = "1s"\n\n' + path_block("tier2", ["cmd"])
                           + routing("tier2") + command("cmd", ["/usr/bin/python3", locker], timeout="20s"))
+        if BACKEND == "postgres":  # a statement waits for a lock at most this long
+            self.env["ESC_DB"] += "&options=-c%20statement_timeout%3D1000"
         cid = self.ready_case()
         r = self.esc("send", cid)
         self.assertEqual(r.code, 75, r)
