@@ -38,6 +38,14 @@ inline Error not_found(const std::string& m, std::string hint = {}) {
   return Error(Exit::no_input, m, std::move(hint));
 }
 inline Error io_error(const std::string& m, std::string hint = {}) { return Error(Exit::io, m, std::move(hint)); }
+// The log could not be reached or answered too late (a server down or
+// restarted, a lock held past the timeout): 74 like any I/O error, and a
+// later run may well succeed.
+class TransientError : public Error {
+ public:
+  TransientError(const std::string& m, std::string hint) : Error(Exit::io, m, std::move(hint)) {}
+};
+
 inline Error config_error(const std::string& m, std::string hint = {}) {
   return Error(Exit::config, m, std::move(hint));
 }

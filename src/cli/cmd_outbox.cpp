@@ -89,6 +89,7 @@ void run_retry(const OutboxOptions& o, Context& ctx) {
     todo = store.outbox();
   }
   int delivered = 0, deferred = 0, waiting = 0, failed = 0, other = 0;
+  std::vector<std::int64_t> elsewhere;  // claimed by another esc, here or on another machine
   using W = app::Attempted::What;
   for (const auto& d : todo) {
     if (o.delivery.empty()) {
@@ -130,18 +131,30 @@ void run_retry(const OutboxOptions& o, Context& ctx) {
         std::cerr << fmt::format("esc: delivery {}: {}; nothing was recorded\n", d.id, a.error);
         break;
       case W::busy:
-        ++waiting;
+        elsewhere.push_back(d.id);
         break;
     }
   }
+  // What another esc was delivering meanwhile counts as pending only if it
+  // still is.
+  int by_other = 0;
+  for (auto id : elsewhere)
+    if (auto d = store.get_delivery(id); d && d->status == DeliveryStatus::delivered) ++by_other;
+  const int held = static_cast<int>(elsewhere.size()) - by_other;
   if (todo.empty() && kept == 0) {
     ctx.out().info("Nothing to deliver.");
     return;
   }
-  ctx.out().info(fmt::format("{} delivered, {} deferred, {} not yet due, {} failed for good.", delivered, deferred,
-                             waiting, failed));
+  std::string line = fmt::format("{} delivered, {} deferred, {} not yet due, {} failed for good", delivered, deferred,
+                                 waiting, failed);
+  if (by_other) line += fmt::format(", {} delivered by another esc", by_other);
+  if (held) line += fmt::format(", {} still held by another esc", held);
+  ctx.out().info(line + ".");
   if (failed) ctx.out().hint("a failed delivery needs a person: fix the channel, then `esc outbox retry DELIVERY`");
-  if (deferred + waiting + failed + other > 0) ctx.exit_code = static_cast<int>(Exit::temp_fail);
+  if (held)
+    ctx.out().hint("another esc claimed it and is delivering it, or died: its claim runs out after the channel's "
+                   "timeout and a margin, and the next `esc outbox retry` takes it over");
+  if (deferred + waiting + failed + other + held > 0) ctx.exit_code = static_cast<int>(Exit::temp_fail);
 }
 
 void run_drop(const OutboxOptions& o, Context& ctx) {

@@ -40,7 +40,9 @@ void report(Context& ctx, const Report& r) {
     ctx.exit_code = static_cast<int>(Exit::temp_fail);
 }
 
-void run_send(SendOptions o, Context& ctx) {
+// Checks the request and records the escalation and its deliveries (false:
+// refused, or a dry run). `recording` is set once the change is under way.
+bool record(SendOptions& o, Context& ctx, app::Sent& sent, bool& recording) {
   if ((o.force || o.again) && trim(o.reason).empty())
     throw usage_error(fmt::format("{} needs --reason: say why it goes out {}", o.force ? "--force" : "--again",
                                   o.force ? "before it is ready" : "again"),
@@ -98,26 +100,38 @@ void run_send(SendOptions o, Context& ctx) {
       ctx.out().warn(fmt::format("level {} to {} is still unanswered: `esc send` would refuse without --again",
                                  plan.unanswered->level, plan.unanswered->path));
     ctx.out().info("Dry run: nothing was recorded or sent.");
-    return;
+    return false;
   }
+  recording = true;
 
-  app::Sent sent;
   try {
     sent = app::record_send(store, cfg, req, ctx.engineer(), ctx.now());
   } catch (const Error& e) {
-    if (e.code() == Exit::no) {
-      std::cerr << "esc: " << e.what() << '\n';
-      ctx.out().hint(e.hint());
-      ctx.exit_code = static_cast<int>(Exit::no);
-      return;
-    }
-    // Nothing is delivered that was not first recorded: when recording
-    // fails, nothing went out, and the escalation can simply be sent again.
-    if (e.code() == Exit::io)
+    if (e.code() != Exit::no) throw;
+    std::cerr << "esc: " << e.what() << '\n';
+    ctx.out().hint(e.hint());
+    ctx.exit_code = static_cast<int>(Exit::no);
+    return false;
+  }
+  return true;
+}
+
+void run_send(SendOptions o, Context& ctx) {
+  app::Sent sent;
+  // Nothing is delivered that was not first recorded: when the log cannot
+  // be written, or cannot be reached for now, nothing went out, and the
+  // escalation can simply be sent again (75, as for a deferred delivery).
+  bool recording = false;
+  try {
+    if (!record(o, ctx, sent, recording)) return;
+  } catch (const Error& e) {
+    if (e.code() == Exit::io && (recording || dynamic_cast<const TransientError*>(&e)))
       throw Error(Exit::temp_fail, fmt::format("{}; the escalation was not recorded and nothing was sent", e.what()),
-                  fmt::format("`esc send {}` again once the log can be written", found.id));
+                  fmt::format("`esc send {}` again once the log can be written", inert(o.id)));
     throw;
   }
+  const Config& cfg = ctx.config();
+  auto& store = ctx.store();
   Report r;
   for (auto id : sent.deliveries) {
     const auto a = app::attempt_delivery(store, cfg, id, ctx.now());
@@ -146,12 +160,13 @@ void run_send(SendOptions o, Context& ctx) {
         break;
     }
   }
-  ctx.out().info(sent.new_level ? fmt::format("Escalated #{} to {} (level {}).", found.id, sent.x.path, sent.x.level)
-                                : fmt::format("Delivered level {} of #{} again.", sent.x.level, found.id));
+  const std::int64_t case_id = sent.x.case_id;
+  ctx.out().info(sent.new_level ? fmt::format("Escalated #{} to {} (level {}).", case_id, sent.x.path, sent.x.level)
+                                : fmt::format("Delivered level {} of #{} again.", sent.x.level, case_id));
   report(ctx, r);
   const PathConfig* path = cfg.find_path(sent.x.path);
   if (ctx.exit_code == 0 && path && path->ack_within)
-    ctx.out().hint(fmt::format("record the answer with `esc ack {}`; `esc due` flags it after {}", found.id,
+    ctx.out().hint(fmt::format("record the answer with `esc ack {}`; `esc due` flags it after {}", case_id,
                                format_duration(*path->ack_within)));
 }
 

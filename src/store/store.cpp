@@ -18,8 +18,8 @@ void fail(const db::Failure& f, const char* doing) {
     case Fault::serialization:
       throw RetryTransaction{};
     case Fault::busy:
-      throw io_error(fmt::format("the case log is locked while {} (another esc kept it busy too long)", doing),
-                     "try again in a moment");
+      throw TransientError(fmt::format("the case log is locked while {} (another esc kept it busy too long)", doing),
+                           "try again in a moment");
     case Fault::full:
       throw io_error(fmt::format("disk full while {}; nothing was written", doing));
     case Fault::damaged:
@@ -29,11 +29,12 @@ void fail(const db::Failure& f, const char* doing) {
       throw io_error(fmt::format("cannot write the case log while {} ({})", doing, f.what()),
                      "check the permissions of the log and its folder");
     case Fault::unreachable:
-      throw io_error(fmt::format("the database server cannot be reached while {} ({})", doing, f.what()),
-                     "check that it is up and that --db / $ESC_DB / database.url name it; then run the command again");
+      throw TransientError(
+          fmt::format("the database server cannot be reached while {} ({})", doing, f.what()),
+          "check that it is up and that --db / $ESC_DB / database.url name it; then run the command again");
     case Fault::timeout:
-      throw io_error(fmt::format("the database did not answer in time while {}", doing),
-                     "the server may be overloaded; run the command again");
+      throw TransientError(fmt::format("the database did not answer in time while {}", doing),
+                           "the server may be overloaded; run the command again");
     case Fault::syntax:
       throw data_error(fmt::format("the search query cannot be read ({})", f.what()),
                        "words are ANDed; OR goes between two words; word* matches a prefix");
@@ -205,7 +206,8 @@ void Store::write(const std::function<void()>& fn, Sync sync) {
     } catch (const RetryTransaction&) {
       c.rollback();
       if (attempt >= 30)
-        throw io_error("the case log stayed too busy with other changes to save this one", "try again in a moment");
+        throw TransientError("the case log stayed too busy with other changes to save this one",
+                             "try again in a moment");
       std::this_thread::sleep_for(std::chrono::milliseconds(jitter() % (10 * attempt) + 1));
     } catch (...) {
       c.rollback();
