@@ -103,7 +103,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"channel", "argv", "array", "",
        "command: program and arguments; {subject} {id} {severity} {customer} {ref} {level} {key} filled in"},
       {"channel", "dir", "string", "", "file: folder that receives one file per delivery"},
-      {"channel", "ca_file", "string", "", "a CA certificate (PEM) to trust besides the system's"},
+      {"channel", "ca_file", "string", "", "a CA certificate (PEM) to verify servers against instead of the system's"},
       {"channel", "allow_http", "boolean", "false", "allow plain http:// to a host other than this machine"},
       {"channel", "timeout", "duration", "30s", "how long one delivery attempt may take"},
       {"checklist", "key", "string", "", "the item's name"},

@@ -26,11 +26,11 @@ def read(path):
         return f.read()
 
 
-def esc(*args):
+def esc(*args, env=None):
     home = tempfile.mkdtemp(prefix="esc-docs-")
     try:
         env = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-               "ASAN_OPTIONS": "detect_leaks=0"}
+               "ASAN_OPTIONS": "detect_leaks=0", **(env or {})}
         return subprocess.run([ESC, *args], capture_output=True, env=env, timeout=60)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -177,7 +177,7 @@ class ManPages(unittest.TestCase):
         self.assertLessEqual(used, listed)
 
     def test_config_keys_are_in_esc_toml5(self):
-        src = read(os.path.join(SOURCE_DIR, "src", "config", "config.cpp"))
+        src = read(os.path.join(SOURCE_DIR, "src", "config", "config_keys.cpp"))
         body = src[src.index("config_keys() {"):]
         body = body[:body.index("return keys;")]
         keys = re.findall(r'\{"(\w+)",\s*"([^"]+)",\s*"([^"]+)",\s*"((?:[^"\\]|\\.)*)",\s*"', body)
@@ -230,8 +230,17 @@ class ManPages(unittest.TestCase):
             path = os.path.join(d, "esc.toml")
             with open(path, "w", encoding="utf-8") as f:
                 f.write(toml + "\n")
-            r = esc("--config", path, "config", "check")
+            # The secrets it names, set as a user would have them.
+            secrets = {name: "https://chat.example.com/hook" if "WEBHOOK" in name else "secret"
+                       for name in re.findall(r'_env = "(\w+)"', toml)}
+            self.assertTrue(secrets)
+            r = esc("--config", path, "config", "check", env=secrets)
             self.assertEqual(r.returncode, 0, r)
+            # Without them, `config check` says which is missing.
+            r = esc("--config", path, "config", "check")
+            self.assertEqual(r.returncode, 78, r)
+            for name in secrets:
+                self.assertIn(f"${name} is not set", r.stderr.decode())
 
 
 class CompletionScripts(unittest.TestCase):
