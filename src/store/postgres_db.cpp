@@ -14,14 +14,91 @@
 #include <vector>
 
 #include "db.hpp"
+#include "esc/shared_library.hpp"
 
 namespace esc::db {
 
 namespace {
 
+// libpq, loaded when esc first opens a PostgreSQL log rather than when it
+// starts: linked, it brings TLS, Kerberos and LDAP libraries into every
+// command, on an SQLite log too. <libpq-fe.h> is used for its types and
+// constants; every call goes through this table.
+struct Pq {
+  decltype(&PQclear) clear;
+  decltype(&PQconnectdbParams) connectdbParams;
+  decltype(&PQerrorMessage) errorMessage;
+  decltype(&PQexecParams) execParams;
+  decltype(&PQexecPrepared) execPrepared;
+  decltype(&PQexec) exec;
+  decltype(&PQfinish) finish;
+  decltype(&PQgetisnull) getisnull;
+  decltype(&PQgetlength) getlength;
+  decltype(&PQgetvalue) getvalue;
+  decltype(&PQntuples) ntuples;
+  decltype(&PQprepare) prepare;
+  decltype(&PQresultErrorField) resultErrorField;
+  decltype(&PQresultErrorMessage) resultErrorMessage;
+  decltype(&PQresultStatus) resultStatus;
+  decltype(&PQsetNoticeProcessor) setNoticeProcessor;
+  decltype(&PQstatus) status;
+  decltype(&PQtransactionStatus) transactionStatus;
+};
+
+const Pq& pq() {
+  // A load that throws leaves the static unset: the next call tries again.
+  static const Pq loaded = [] {
+    Pq api{};
+#ifdef ESC_LINK_PQ
+    api = {PQclear,
+           PQconnectdbParams,
+           PQerrorMessage,
+           PQexecParams,
+           PQexecPrepared,
+           PQexec,
+           PQfinish,
+           PQgetisnull,
+           PQgetlength,
+           PQgetvalue,
+           PQntuples,
+           PQprepare,
+           PQresultErrorField,
+           PQresultErrorMessage,
+           PQresultStatus,
+           PQsetNoticeProcessor,
+           PQstatus,
+           PQtransactionStatus};
+#else
+    static SharedLibrary lib("libpq.so.5", "libpq");
+    lib.bind("PQclear", api.clear);
+    lib.bind("PQconnectdbParams", api.connectdbParams);
+    lib.bind("PQerrorMessage", api.errorMessage);
+    lib.bind("PQexecParams", api.execParams);
+    lib.bind("PQexecPrepared", api.execPrepared);
+    lib.bind("PQexec", api.exec);
+    lib.bind("PQfinish", api.finish);
+    lib.bind("PQgetisnull", api.getisnull);
+    lib.bind("PQgetlength", api.getlength);
+    lib.bind("PQgetvalue", api.getvalue);
+    lib.bind("PQntuples", api.ntuples);
+    lib.bind("PQprepare", api.prepare);
+    lib.bind("PQresultErrorField", api.resultErrorField);
+    lib.bind("PQresultErrorMessage", api.resultErrorMessage);
+    lib.bind("PQresultStatus", api.resultStatus);
+    lib.bind("PQsetNoticeProcessor", api.setNoticeProcessor);
+    lib.bind("PQstatus", api.status);
+    lib.bind("PQtransactionStatus", api.transactionStatus);
+#endif
+    return api;
+  }();
+  return loaded;
+}
+
 using Result = std::unique_ptr<PGresult, void (*)(PGresult*)>;
 
-Result wrap(PGresult* r) { return Result(r, PQclear); }
+void clear(PGresult* r) { pq().clear(r); }
+
+Result wrap(PGresult* r) { return Result(r, clear); }
 
 // `?` and `?N` placeholders become PostgreSQL's `$N`; text in quotes is
 // left alone.
@@ -80,17 +157,17 @@ std::string without_password(const std::string& uri) {
 }
 
 Failure failure_of(PGconn* conn, const PGresult* r) {
-  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  std::string message = r ? PQresultErrorMessage(r) : "";
-  if (message.empty()) message = PQerrorMessage(conn);
+  const char* state = r ? pq().resultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = r ? pq().resultErrorMessage(r) : "";
+  if (message.empty()) message = pq().errorMessage(conn);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   if (auto nl = message.find('\n'); nl != std::string::npos) message.resize(nl);
   if (message.starts_with("ERROR:  ")) message.erase(0, 8);
-  if (PQstatus(conn) == CONNECTION_BAD || !state) return Failure(Fault::unreachable, message);
+  if (pq().status(conn) == CONNECTION_BAD || !state) return Failure(Fault::unreachable, message);
   const std::string s = state;
   if (s == "40001" || s == "40P01") return Failure(Fault::serialization, message);
   if (s.starts_with("23")) {
-    const char* name = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    const char* name = pq().resultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
     return Failure(Fault::constraint, message, name ? name : "");
   }
   if (s == "53100") return Failure(Fault::full, message);
@@ -114,16 +191,16 @@ class PgStatement final : public Statement {
   void bind_null(int i) override { param(i).reset(); }
   bool step() override;
   void reset() override;
-  bool is_null(int col) const override { return PQgetisnull(result_.get(), row_, col); }
+  bool is_null(int col) const override { return pq().getisnull(result_.get(), row_, col); }
   std::int64_t integer(int col) const override {
-    const char* v = PQgetvalue(result_.get(), row_, col);
+    const char* v = pq().getvalue(result_.get(), row_, col);
     if (v[0] == 't' && v[1] == 0) return 1;  // a boolean, as PostgreSQL writes it
     return std::strtoll(v, nullptr, 10);
   }
-  double real(int col) const override { return std::strtod(PQgetvalue(result_.get(), row_, col), nullptr); }
+  double real(int col) const override { return std::strtod(pq().getvalue(result_.get(), row_, col), nullptr); }
   std::string text(int col) const override {
-    return std::string(PQgetvalue(result_.get(), row_, col),
-                       static_cast<std::size_t>(PQgetlength(result_.get(), row_, col)));
+    return std::string(pq().getvalue(result_.get(), row_, col),
+                       static_cast<std::size_t>(pq().getlength(result_.get(), row_, col)));
   }
 
  private:
@@ -138,7 +215,7 @@ class PgStatement final : public Statement {
   std::string sql_;
   bool many_rows_;
   std::vector<std::optional<std::string>> params_;
-  Result result_{nullptr, PQclear};
+  Result result_{nullptr, clear};
   int row_ = -1, rows_ = 0;
   bool started_ = false;
   int runs_ = 0;
@@ -153,22 +230,23 @@ class PgConnection final : public Connection {
     // Defaults first: what the URI says wins (libpq reads these in order).
     const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
     const char* values[] = {"10", "esc", uri.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, 1);
-    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-      std::string why = conn_ ? PQerrorMessage(conn_) : "out of memory";
+    conn_ = pq().connectdbParams(keys, values, 1);
+    if (!conn_ || pq().status(conn_) != CONNECTION_OK) {
+      std::string why = conn_ ? pq().errorMessage(conn_) : "out of memory";
       while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
       if (auto nl = why.rfind('\n'); nl != std::string::npos) why = why.substr(nl + 1);
-      if (conn_) PQfinish(conn_);
+      if (conn_) pq().finish(conn_);
       conn_ = nullptr;
       throw Failure(Fault::unreachable, fmt::format("{}: {}", where_, why));
     }
     if (uri.find("statement_timeout") == std::string::npos)
       exec(fmt::format("SET statement_timeout = {}", statement_timeout_ms));
     // Notices (e.g. "relation already exists, skipping") are not the user's business.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    pq().setNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
   }
   ~PgConnection() override {
-    if (conn_) PQfinish(conn_);
+    if (conn_) pq().finish(conn_);
   }
 
   Dialect dialect() const override { return Dialect::postgres; }
@@ -176,24 +254,25 @@ class PgConnection final : public Connection {
     return std::make_unique<PgStatement>(*this, sql, many_rows);
   }
   void exec(std::string_view sql) override {
-    Result r = wrap(PQexec(conn_, std::string(sql).c_str()));
+    Result r = wrap(pq().exec(conn_, std::string(sql).c_str()));
     check(r.get());
   }
   void begin_write(bool) override { exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
   void begin_read() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
   void commit() override { exec("COMMIT"); }
   void rollback() noexcept override {
-    if (PQtransactionStatus(conn_) != PQTRANS_IDLE && PQstatus(conn_) == CONNECTION_OK) PQclear(PQexec(conn_, "ROLLBACK"));
+    if (pq().transactionStatus(conn_) != PQTRANS_IDLE && pq().status(conn_) == CONNECTION_OK)
+      pq().clear(pq().exec(conn_, "ROLLBACK"));
   }
   bool in_transaction() const override {
-    const auto s = PQtransactionStatus(conn_);
+    const auto s = pq().transactionStatus(conn_);
     return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
   }
   std::string clock_sql() const override { return "CAST(floor(extract(epoch FROM clock_timestamp())) AS BIGINT)"; }
   std::string where() const override { return where_; }
 
   void check(PGresult* r) {
-    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    const auto status = r ? pq().resultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
     throw failure_of(conn_, r);
   }
@@ -210,8 +289,8 @@ PgStatement::PgStatement(PgConnection& c, std::string_view sql, bool many_rows)
     : c_(c), sql_(dollar_placeholders(sql)), many_rows_(many_rows) {}
 
 PgStatement::~PgStatement() {
-  if (!cursor_.empty() && c_.in_transaction() && PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS)
-    PQclear(PQexec(c_.raw(), fmt::format("CLOSE {}", cursor_).c_str()));
+  if (!cursor_.empty() && c_.in_transaction() && pq().transactionStatus(c_.raw()) == PQTRANS_INTRANS)
+    pq().clear(pq().exec(c_.raw(), fmt::format("CLOSE {}", cursor_).c_str()));
 }
 
 void PgStatement::execute() {
@@ -219,10 +298,10 @@ void PgStatement::execute() {
   for (const auto& p : params_) values.push_back(p ? p->c_str() : nullptr);
   const int n = static_cast<int>(values.size());
   const bool select = sql_.starts_with("SELECT") || sql_.starts_with("WITH");
-  if (many_rows_ && select && PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS) {
+  if (many_rows_ && select && pq().transactionStatus(c_.raw()) == PQTRANS_INTRANS) {
     cursor_ = c_.next_name("c");
-    Result r = wrap(PQexecParams(c_.raw(), fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", cursor_, sql_).c_str(), n,
-                                 nullptr, values.data(), nullptr, nullptr, 0));
+    Result r = wrap(pq().execParams(c_.raw(), fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", cursor_, sql_).c_str(),
+                                    n, nullptr, values.data(), nullptr, nullptr, 0));
     c_.check(r.get());
     cursor_done_ = false;
     fetch();
@@ -232,23 +311,23 @@ void PgStatement::execute() {
   if (++runs_ > 1) {
     if (prepared_.empty()) {
       const std::string name = c_.next_name("s");
-      c_.check(wrap(PQprepare(c_.raw(), name.c_str(), sql_.c_str(), n, nullptr)).get());
+      c_.check(wrap(pq().prepare(c_.raw(), name.c_str(), sql_.c_str(), n, nullptr)).get());
       prepared_ = name;
     }
-    r = PQexecPrepared(c_.raw(), prepared_.c_str(), n, values.data(), nullptr, nullptr, 0);
+    r = pq().execPrepared(c_.raw(), prepared_.c_str(), n, values.data(), nullptr, nullptr, 0);
   } else {
-    r = PQexecParams(c_.raw(), sql_.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+    r = pq().execParams(c_.raw(), sql_.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
   }
   result_ = wrap(r);
   c_.check(result_.get());
-  rows_ = PQntuples(result_.get());
+  rows_ = pq().ntuples(result_.get());
   row_ = -1;
 }
 
 void PgStatement::fetch() {
-  result_ = wrap(PQexec(c_.raw(), fmt::format("FETCH 1000 FROM {}", cursor_).c_str()));
+  result_ = wrap(pq().exec(c_.raw(), fmt::format("FETCH 1000 FROM {}", cursor_).c_str()));
   c_.check(result_.get());
-  rows_ = PQntuples(result_.get());
+  rows_ = pq().ntuples(result_.get());
   row_ = -1;
   if (rows_ < 1000) cursor_done_ = true;
 }
@@ -269,8 +348,8 @@ bool PgStatement::step() {
 
 void PgStatement::reset() {
   if (!cursor_.empty()) {
-    if (PQtransactionStatus(c_.raw()) == PQTRANS_INTRANS)
-      PQclear(PQexec(c_.raw(), fmt::format("CLOSE {}", cursor_).c_str()));
+    if (pq().transactionStatus(c_.raw()) == PQTRANS_INTRANS)
+      pq().clear(pq().exec(c_.raw(), fmt::format("CLOSE {}", cursor_).c_str()));
     cursor_.clear();
   }
   result_.reset();

@@ -21,11 +21,14 @@ class PtySession:
         self.buffer = b""
 
     def read_until(self, marker, timeout=20):
+        return self.read_until_any([marker], timeout)
+
+    def read_until_any(self, markers, timeout=20):
         deadline = time.time() + timeout
-        while marker.encode() not in self.buffer:
+        while not any(m.encode() in self.buffer for m in markers):
             left = deadline - time.time()
             if left <= 0:
-                raise AssertionError(f"timed out waiting for {marker!r}; got {self.buffer.decode(errors='replace')}")
+                raise AssertionError(f"timed out waiting for {markers!r}; got {self.buffer.decode(errors='replace')}")
             r, _, _ = select.select([self.fd], [], [], left)
             if r:
                 try:
@@ -33,28 +36,39 @@ class PtySession:
                 except OSError:
                     data = b""
                 if not data:
-                    raise AssertionError(f"esc ended before {marker!r}; got {self.buffer.decode(errors='replace')}")
+                    raise AssertionError(f"esc ended before {markers!r}; got {self.buffer.decode(errors='replace')}")
                 self.buffer += data
         text = self.buffer.decode(errors="replace")
-        self.buffer = self.buffer[self.buffer.index(marker.encode()) + len(marker):]
+        end = min(self.buffer.index(m.encode()) + len(m) for m in markers if m.encode() in self.buffer)
+        self.buffer = self.buffer[end:]
         return text
 
     def send(self, line):
         os.write(self.fd, line.encode() + b"\r")
 
     def eof(self):
+        # Ctrl-D is end of input only once the line editor has the terminal:
+        # typed earlier, the terminal's own line discipline would take it.
+        # The editor's prompt is the sign that it has.
+        self.read_until_any(["> ", "+ "])
         os.write(self.fd, b"\x04")
 
-    def wait(self):
-        while True:
+    def wait(self, timeout=30):
+        """esc's exit status; fails (and kills it) if it does not end."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
             try:
-                r, _, _ = select.select([self.fd], [], [], 5)
-                if not r or not os.read(self.fd, 4096):
-                    break
+                r, _, _ = select.select([self.fd], [], [], 0.2)
+                if r and not os.read(self.fd, 4096):
+                    pass
             except OSError:
-                break
-        _, status = os.waitpid(self.pid, 0)
-        return os.waitstatus_to_exitcode(status)
+                pass
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+        os.kill(self.pid, 9)
+        os.waitpid(self.pid, 0)
+        raise AssertionError(f"esc did not end within {timeout} s")
 
 
 class Readiness(EscTest):
