@@ -80,6 +80,7 @@ struct Attempted {
     unrecorded,  // it went out, but recording that failed: `esc outbox retry` records it
   } what = What::busy;
   std::string error;
+  bool adopted = false;  // the ticket was there already: an earlier attempt had made it
 };
 
 // One attempt at one delivery: the payload is rendered from the

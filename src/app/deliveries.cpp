@@ -34,9 +34,9 @@ namespace {
 // until an attempt records them: $XDG_STATE_HOME/esc/unrecorded/.
 std::string kept_dir() {
   const char* state = std::getenv("XDG_STATE_HOME");
-  const std::string base = state && *state ? std::string(state)
-                                           : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") +
-                                                 "/.local/state";
+  const std::string base = state && *state
+                               ? std::string(state)
+                               : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.local/state";
   return base + "/esc/unrecorded";
 }
 
@@ -45,8 +45,12 @@ std::string kept_file(const std::string& key) { return kept_dir() + "/" + key + 
 bool keep_outcome(const std::string& key, const DeliveryResult& r, Time at) {
   try {
     make_private_dir(kept_dir());
-    json j{{"key", key},          {"ok", r.ok},         {"error", r.error},
-           {"permanent", r.permanent}, {"remote_key", r.remote_key}, {"remote_url", r.remote_url},
+    json j{{"key", key},
+           {"ok", r.ok},
+           {"error", r.error},
+           {"permanent", r.permanent},
+           {"remote_key", r.remote_key},
+           {"remote_url", r.remote_url},
            {"at", to_unix(at)}};
     write_file_atomically(kept_file(key), j.dump());
     return true;
@@ -123,7 +127,7 @@ Delivery after(const Delivery& before, const DeliveryResult& r, const Config& cf
 
 // Records the outcome while `token` still holds the claim, with what the
 // case's timeline says of it. False: the claim was lost.
-bool record(Store& store, const Delivery& d, const Escalation* x, const std::string& token, Time now) {
+bool record(Store& store, const Delivery& d, const Escalation* x, const std::string& token, Time now, bool adopted) {
   bool held = false;
   store.write(
       [&] {
@@ -133,7 +137,8 @@ bool record(Store& store, const Delivery& d, const Escalation* x, const std::str
         if (d.status == DeliveryStatus::delivered)
           text = fmt::format("Delivered to {} (level {}{}){}.", d.channel, x ? x->level : 0,
                              d.attempts > 1 ? fmt::format(", attempt {}", d.attempts) : "",
-                             d.remote_key.empty() ? "" : fmt::format(": {} {}", d.remote_key, d.remote_url));
+                             d.remote_key.empty() ? "" : fmt::format(": {} {}", d.remote_key, d.remote_url)) +
+                 (adopted ? " It was there already: an earlier attempt had made it, and no second one was made." : "");
         else if (d.status == DeliveryStatus::failed)
           text = fmt::format("Delivery to {} failed for good: {}", d.channel, d.last_error);
         if (!text.empty()) {
@@ -205,7 +210,7 @@ Attempted attempt_delivery(Store& store, const Config& cfg, std::int64_t deliver
   a.delivery = next;
   a.error = result.error;
   try {
-    if (!record(store, next, x ? &*x : nullptr, token, now)) {
+    if (!record(store, next, x ? &*x : nullptr, token, now, result.ok && result.adopted)) {
       a.what = Attempted::What::lost_claim;
       a.error = "another esc took this delivery over while this one was delivering (its claim ran out)";
       return a;
@@ -223,7 +228,10 @@ Attempted attempt_delivery(Store& store, const Config& cfg, std::int64_t deliver
     return a;
   }
   forget_outcome(d->key);
-  a.what = result.ok ? Attempted::What::delivered : result.permanent ? Attempted::What::failed : Attempted::What::deferred;
+  a.adopted = result.ok && result.adopted;
+  a.what = result.ok          ? Attempted::What::delivered
+           : result.permanent ? Attempted::What::failed
+                              : Attempted::What::deferred;
   return a;
 }
 

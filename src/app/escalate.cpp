@@ -40,7 +40,8 @@ SendPlan make_plan(Store& store, const Config& cfg, const SendRequest& r, Time n
   if (!c) throw not_found(fmt::format("no case #{}", r.case_id));
   p.c = *c;
   if (p.c.status == Status::resolved)
-    throw data_error(fmt::format("case #{} is resolved", p.c.id), fmt::format("reopen it first: `esc reopen {}`", p.c.id));
+    throw data_error(fmt::format("case #{} is resolved", p.c.id),
+                     fmt::format("reopen it first: `esc reopen {}`", p.c.id));
   p.path = &path_for(cfg, r, p.c);
   const auto previous = store.escalations(p.c.id);
   p.unanswered = unanswered_on(previous, p.path->name);
@@ -75,7 +76,8 @@ Summary summary_of(Store& store, const Config& cfg, const Case& c, Time now, std
   for (std::size_t i = 0; i < before.size(); ++i)
     for (const auto& d : store.deliveries(before[i].id))
       if (!d.remote_key.empty())
-        s.escalations[i].ticket = d.remote_key + (d.remote_url.empty() ? "" : " " + d.remote_url);
+        s.escalations[i].ticket += (s.escalations[i].ticket.empty() ? "" : ", ") + d.remote_key +
+                                   (d.remote_url.empty() ? "" : " " + d.remote_url);
   return s;
 }
 
@@ -93,7 +95,8 @@ Sent record_send(Store& store, const Config& cfg, const SendRequest& r, const En
         const bool ready = p.summary.readiness.ready();
         if (!ready && !r.force) {
           std::string missing;
-          for (const auto* m : p.summary.readiness.missing(true)) missing += fmt::format("\n  - {}: {}", m->key, m->question);
+          for (const auto* m : p.summary.readiness.missing(true))
+            missing += fmt::format("\n  - {}: {}", m->key, m->question);
           throw Error(Exit::no, fmt::format("case #{} is not ready to escalate; missing:{}", p.c.id, missing),
                       fmt::format("`esc check {}` asks for each; or `--force --reason TEXT` to send anyway", p.c.id));
         }
@@ -129,7 +132,8 @@ Sent record_send(Store& store, const Config& cfg, const SendRequest& r, const En
         const auto existing = p.redeliver ? store.deliveries(x.id) : std::vector<Delivery>{};
         for (const auto& name : p.channels) {
           // Re-delivering to a channel it already went to: that delivery again, same key.
-          auto same = std::find_if(existing.begin(), existing.end(), [&](const Delivery& d) { return d.channel == name; });
+          auto same =
+              std::find_if(existing.begin(), existing.end(), [&](const Delivery& d) { return d.channel == name; });
           if (same != existing.end()) {
             if (same->status == DeliveryStatus::delivered)
               throw Error(Exit::no,
@@ -160,7 +164,8 @@ Sent record_send(Store& store, const Config& cfg, const SendRequest& r, const En
           c.status = Status::escalated;
           c.updated_at = std::max(c.updated_at, now);
           store.update_case(c);
-          std::string text = fmt::format("Escalated to {} (level {}) via {}.", p.path->name, x.level, join(p.channels, ", "));
+          std::string text =
+              fmt::format("Escalated to {} (level {}) via {}.", p.path->name, x.level, join(p.channels, ", "));
           if (x.forced) text += " Sent before the checklist was complete: " + x.force_reason;
           if (!x.again_reason.empty()) text += " Sent again while unanswered: " + x.again_reason;
           if (!x.note.empty()) text += " Why now: " + x.note;

@@ -32,17 +32,8 @@ std::string percent_encode(const std::string& s) {
   return out;
 }
 
-namespace {
-
-struct Auth {
-  std::vector<std::string> headers;
-  std::string user, password;
-  std::vector<std::string> secrets;
-  std::string problem;  // a secret that is missing
-};
-
-Auth auth_for(const ChannelConfig& ch) {
-  Auth a;
+TrackerAuth tracker_auth(const ChannelConfig& ch) {
+  TrackerAuth a;
   auto token = read_secret(ch.token);
   if (!token) {
     a.problem = secret_problem(ch.token, "the API token");
@@ -64,10 +55,28 @@ Auth auth_for(const ChannelConfig& ch) {
   return a;
 }
 
-std::string base_url(const ChannelConfig& ch) {
+std::string tracker_base(const ChannelConfig& ch) {
   std::string u = ch.url;
   while (!u.empty() && u.back() == '/') u.pop_back();
   return u;
+}
+
+HttpResponse tracker_call(const ChannelConfig& ch, const TrackerAuth& a, const std::string& method,
+                          const std::string& url, const std::string& body) {
+  HttpRequest r{method, url, a.headers, body, a.user, a.password};
+  if (!body.empty()) r.headers.push_back("Content-Type: application/json; charset=utf-8");
+  return http(ch, r, a.secrets);
+}
+
+namespace {
+
+using Auth = TrackerAuth;
+
+std::string base_url(const ChannelConfig& ch) { return tracker_base(ch); }
+
+HttpResponse call(const ChannelConfig& ch, const Auth& a, const std::string& method, const std::string& url,
+                  const std::string& body = {}) {
+  return tracker_call(ch, a, method, url, body);
 }
 
 const char* jira_priority(const std::string& severity) {
@@ -83,13 +92,6 @@ DeliveryResult answer(const std::string& key, const std::string& url, bool adopt
   d.remote_url = url;
   d.adopted = adopted;
   return d;
-}
-
-HttpResponse call(const ChannelConfig& ch, const Auth& a, const std::string& method, const std::string& url,
-                  const std::string& body = {}) {
-  HttpRequest r{method, url, a.headers, body, a.user, a.password};
-  if (!body.empty()) r.headers.push_back("Content-Type: application/json; charset=utf-8");
-  return http(ch, r, a.secrets);
 }
 
 std::optional<json> parse(const HttpResponse& r) {
@@ -115,7 +117,8 @@ std::optional<DeliveryResult> search(const ChannelConfig& ch, const Auth& a, con
     }
     auto j = parse(r);
     if (!j || !j->contains("issues") || !(*j)["issues"].is_array()) {
-      failure = not_delivered(fmt::format("{}: the search answered something that is not Jira's JSON", mask_url(ch.url)));
+      failure =
+          not_delivered(fmt::format("{}: the search answered something that is not Jira's JSON", mask_url(ch.url)));
       return std::nullopt;
     }
     for (const auto& issue : (*j)["issues"])
@@ -133,12 +136,13 @@ std::optional<DeliveryResult> search(const ChannelConfig& ch, const Auth& a, con
   }
   auto j = parse(r);
   if (!j || !j->contains("items") || !(*j)["items"].is_array()) {
-    failure = not_delivered(fmt::format("{}: the search answered something that is not GitHub's JSON", mask_url(ch.url)));
+    failure =
+        not_delivered(fmt::format("{}: the search answered something that is not GitHub's JSON", mask_url(ch.url)));
     return std::nullopt;
   }
   for (const auto& item : (*j)["items"])
-    if (item.contains("number") && item["number"].is_number_integer() && item.value("body", "").find(marker) !=
-                                                                            std::string::npos)
+    if (item.contains("number") && item["number"].is_number_integer() &&
+        item.value("body", "").find(marker) != std::string::npos)
       return answer(fmt::format("{}#{}", ch.repo, item["number"].get<long long>()), item.value("html_url", ""), true);
   return not_delivered("");
 }
@@ -146,7 +150,7 @@ std::optional<DeliveryResult> search(const ChannelConfig& ch, const Auth& a, con
 }  // namespace
 
 DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key) {
-  Auth a = auth_for(ch);
+  Auth a = tracker_auth(ch);
   if (!a.problem.empty()) {
     return not_delivered(a.problem, true);
   }
@@ -174,8 +178,8 @@ DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const P
     if (!r.error.empty() || r.status != 201) return http_failure(mask_url(ch.url), r, a.secrets);
     auto j = parse(r);
     if (!j || !(*j).contains("key") || !(*j)["key"].is_string())
-      return not_delivered(fmt::format("{}: Jira made the issue but answered no key; the next attempt finds it",
-                                 mask_url(ch.url)));
+      return not_delivered(
+          fmt::format("{}: Jira made the issue but answered no key; the next attempt finds it", mask_url(ch.url)));
     const std::string k = (*j)["key"];
     return answer(k, fmt::format("{}/browse/{}", base_url(ch), k), false);
   }
@@ -187,8 +191,8 @@ DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const P
   if (!r.error.empty() || r.status != 201) return http_failure(mask_url(ch.url), r, a.secrets);
   auto j = parse(r);
   if (!j || !(*j).contains("number") || !(*j)["number"].is_number_integer())
-    return not_delivered(fmt::format("{}: GitHub made the issue but answered no number; the next attempt finds it",
-                               mask_url(ch.url)));
+    return not_delivered(
+        fmt::format("{}: GitHub made the issue but answered no number; the next attempt finds it", mask_url(ch.url)));
   return answer(fmt::format("{}#{}", ch.repo, (*j)["number"].get<long long>()), (*j).value("html_url", ""), false);
 }
 

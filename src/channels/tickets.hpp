@@ -5,9 +5,28 @@
 #include <optional>
 #include <string>
 
+#include "channels_internal.hpp"
 #include "esc/channels.hpp"
 
 namespace esc::detail {
+
+// How esc signs in to a tracker (Jira, GitHub): headers or a basic login,
+// and the secrets no message may show. `problem` says which secret is
+// missing, when one is.
+struct TrackerAuth {
+  std::vector<std::string> headers;
+  std::string user, password;
+  std::vector<std::string> secrets;
+  std::string problem;
+};
+TrackerAuth tracker_auth(const ChannelConfig& ch);
+
+// The tracker's API root (the channel's url without a trailing slash).
+std::string tracker_base(const ChannelConfig& ch);
+
+// One request to the tracker, signed in; a JSON body when `body` is set.
+HttpResponse tracker_call(const ChannelConfig& ch, const TrackerAuth& a, const std::string& method,
+                          const std::string& url, const std::string& body = {});
 
 // Adopts the issue an earlier attempt made for this key (found by the
 // tracker's search), else creates one.

@@ -48,9 +48,9 @@ void run_list(const OutboxOptions& o, Context& ctx) {
   std::vector<std::vector<Style>> styles;
   for (const auto& d : open) {
     const bool failed = d.status == DeliveryStatus::failed;
-    std::string next = failed ? "needs you"
+    std::string next = failed                                            ? "needs you"
                        : !d.next_attempt_at || *d.next_attempt_at <= now ? "now"
-                                                                          : format_relative(*d.next_attempt_at, now);
+                                                                         : format_relative(*d.next_attempt_at, now);
     rows.push_back({std::to_string(d.id), fmt::format("#{}", d.case_id), d.channel, std::string(to_string(d.status)),
                     std::to_string(d.attempts), next, d.last_error});
     styles.push_back({Style::bold, Style::none, Style::none, failed ? Style::red : Style::yellow, Style::none,
@@ -64,8 +64,9 @@ void run_list(const OutboxOptions& o, Context& ctx) {
              {"NEXT"},
              {"LAST ERROR", true}},
             std::move(rows), styles);
-  out.hint("`esc outbox retry` delivers what is due; `esc outbox retry DELIVERY` tries one now (a failed one after "
-           "the fix); `esc outbox drop DELIVERY` gives one up");
+  out.hint(
+      "`esc outbox retry` delivers what is due; `esc outbox retry DELIVERY` tries one now (a failed one after "
+      "the fix); `esc outbox drop DELIVERY` gives one up");
 }
 
 void run_retry(const OutboxOptions& o, Context& ctx) {
@@ -107,8 +108,13 @@ void run_retry(const OutboxOptions& o, Context& ctx) {
     switch (a.what) {
       case W::delivered:
         ++delivered;
-        ctx.out().info(fmt::format("Delivered {} (case #{}) to {}{}.", d.id, d.case_id, d.channel,
-                                   a.delivery.remote_key.empty() ? "" : ": " + a.delivery.remote_key));
+        ctx.out().info(fmt::format(
+            "Delivered {} (case #{}) to {}{}{}.", d.id, d.case_id, d.channel,
+            a.delivery.remote_key.empty()
+                ? ""
+                : ": " +
+                      inert(a.delivery.remote_key + (a.delivery.remote_url.empty() ? "" : " " + a.delivery.remote_url)),
+            a.adopted ? ", the ticket an earlier attempt had made (no second one)" : ""));
         break;
       case W::deferred:
         ++deferred;
@@ -117,14 +123,15 @@ void run_retry(const OutboxOptions& o, Context& ctx) {
         break;
       case W::failed:
         ++failed;
-        std::cerr << fmt::format("esc: delivery {} (case #{}) to {} failed for good: {}\n", d.id, d.case_id,
-                                 d.channel, inert(a.error));
+        std::cerr << fmt::format("esc: delivery {} (case #{}) to {} failed for good: {}\n", d.id, d.case_id, d.channel,
+                                 inert(a.error));
         break;
       case W::unrecorded:
         ++other;
-        std::cerr << fmt::format("esc: delivered {} to {} but not recorded; `esc outbox retry` will record it "
-                                 "without sending again\n",
-                                 d.id, d.channel);
+        std::cerr << fmt::format(
+            "esc: delivered {} to {} but not recorded; `esc outbox retry` will record it "
+            "without sending again\n",
+            d.id, d.channel);
         break;
       case W::lost_claim:
         ++other;
@@ -152,8 +159,9 @@ void run_retry(const OutboxOptions& o, Context& ctx) {
   ctx.out().info(line + ".");
   if (failed) ctx.out().hint("a failed delivery needs a person: fix the channel, then `esc outbox retry DELIVERY`");
   if (held)
-    ctx.out().hint("another esc claimed it and is delivering it, or died: its claim runs out after the channel's "
-                   "timeout and a margin, and the next `esc outbox retry` takes it over");
+    ctx.out().hint(
+        "another esc claimed it and is delivering it, or died: its claim runs out after the channel's "
+        "timeout and a margin, and the next `esc outbox retry` takes it over");
   if (deferred + waiting + failed + other + held > 0) ctx.exit_code = static_cast<int>(Exit::temp_fail);
 }
 

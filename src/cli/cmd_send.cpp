@@ -57,7 +57,8 @@ bool record(SendOptions& o, Context& ctx, app::Sent& sent, bool& recording) {
     if (!req.path) {
       std::vector<std::string> names;
       for (const auto& p : cfg.paths) names.push_back(p.name);
-      throw usage_error(fmt::format("no escalation path \"{}\"", inert(o.to)), fmt::format("paths: {}", join(names, ", ")));
+      throw usage_error(fmt::format("no escalation path \"{}\"", inert(o.to)),
+                        fmt::format("paths: {}", join(names, ", ")));
     }
   }
   const Case found = ctx.find_case(o.id);
@@ -88,8 +89,8 @@ bool record(SendOptions& o, Context& ctx, app::Sent& sent, bool& recording) {
     const auto plan = app::plan_send(store, cfg, req, ctx.now());
     for (const auto& name : plan.channels) {
       const ChannelConfig& ch = *cfg.find_channel(name);
-      Payload p = render_payload(ch, plan.summary, "(key assigned when sent)",
-                                 {cfg.engineer_name, cfg.engineer_email}, ctx.now());
+      Payload p = render_payload(ch, plan.summary, "(key assigned when sent)", {cfg.engineer_name, cfg.engineer_email},
+                                 ctx.now());
       std::cerr << fmt::format("--- would {} level {} to path {} via channel {}: {} ({})\n",
                                plan.redeliver ? "deliver again" : "send", plan.level, plan.path->name, name,
                                inert(p.description), p.content_type);
@@ -133,15 +134,18 @@ void run_send(SendOptions o, Context& ctx) {
   const Config& cfg = ctx.config();
   auto& store = ctx.store();
   Report r;
+  std::vector<std::string> tickets;  // "ENG-4411 https://...", each made or found
   for (auto id : sent.deliveries) {
     const auto a = app::attempt_delivery(store, cfg, id, ctx.now());
     const std::string& name = a.delivery.channel;
     using W = app::Attempted::What;
     switch (a.what) {
       case W::delivered:
-        r.delivered.push_back(a.delivery.remote_key.empty()
-                                  ? name
-                                  : fmt::format("{} ({} {})", name, a.delivery.remote_key, a.delivery.remote_url));
+        r.delivered.push_back(name);
+        if (!a.delivery.remote_key.empty())
+          tickets.push_back(
+              inert(a.delivery.remote_key + (a.delivery.remote_url.empty() ? "" : " " + a.delivery.remote_url)) +
+              (a.adopted ? " (made by an earlier attempt)" : ""));
         break;
       case W::deferred:
         r.deferred.push_back(fmt::format("{} ({})", name, inert(a.error)));
@@ -161,8 +165,17 @@ void run_send(SendOptions o, Context& ctx) {
     }
   }
   const std::int64_t case_id = sent.x.case_id;
-  ctx.out().info(sent.new_level ? fmt::format("Escalated #{} to {} (level {}).", case_id, sent.x.path, sent.x.level)
-                                : fmt::format("Delivered level {} of #{} again.", sent.x.level, case_id));
+  // The tickets the next level works in, where the engineer sees them first:
+  // "Escalated #12 to engineering: ENG-4411 https://...".
+  if (tickets.empty())
+    ctx.out().info(sent.new_level ? fmt::format("Escalated #{} to {} (level {}).", case_id, sent.x.path, sent.x.level)
+                                  : fmt::format("Delivered level {} of #{} again.", sent.x.level, case_id));
+  else
+    ctx.out().info(
+        sent.new_level
+            ? fmt::format("Escalated #{} to {}{}: {}", case_id, sent.x.path,
+                          sent.x.level > 1 ? fmt::format(" (level {})", sent.x.level) : "", join(tickets, ", "))
+            : fmt::format("Delivered level {} of #{} again: {}", sent.x.level, case_id, join(tickets, ", ")));
   report(ctx, r);
   const PathConfig* path = cfg.find_path(sent.x.path);
   if (ctx.exit_code == 0 && path && path->ack_within)

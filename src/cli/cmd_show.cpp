@@ -64,11 +64,13 @@ void run_show(const ShowOptions& o, Context& ctx) {
   const std::string indent(16 + 2 + 6 + 2 + 12 + 2, ' ');
   const size_t text_width = width > indent.size() + 20 ? width - indent.size() : 40;
   for (const auto& e : entries) {
-    std::string head = fmt::format("{:<16}  {:>6}  {}  ", format_local(e.at), fmt::format("[{}]", e.id),
-                                   out.paint(fmt::format("{:<12}", to_string(e.kind)), e.struck() ? Style::dim : Style::cyan));
+    std::string head =
+        fmt::format("{:<16}  {:>6}  {}  ", format_local(e.at), fmt::format("[{}]", e.id),
+                    out.paint(fmt::format("{:<12}", to_string(e.kind)), e.struck() ? Style::dim : Style::cyan));
     // A hypothesis's state, a review's part and where sync found it lead the text.
     std::string lead;
-    if (!e.state.empty()) lead += "(" + e.state + ") ";
+    // (A synced entry's state is the path it answers: its source says more.)
+    if (!e.state.empty() && e.source.empty()) lead += "(" + e.state + ") ";
     if (!e.source.empty()) lead += "(" + e.source + (e.author.empty() ? "" : ", " + e.author) + ") ";
     if (e.struck())
       lead = fmt::format("[struck {} by {}: {}] ", format_local(*e.struck_at), e.struck_by, e.struck_reason) + lead;
@@ -101,7 +103,8 @@ void run_show(const ShowOptions& o, Context& ctx) {
         if (d.imported)
           state += " (imported: history from another log, never sent from this one)";
         else if (d.status == DeliveryStatus::pending)
-          state = fmt::format("pending, {} attempt(s){}", d.attempts, d.last_error.empty() ? "" : ": " + inert(d.last_error));
+          state = fmt::format("pending, {} attempt(s){}", d.attempts,
+                              d.last_error.empty() ? "" : ": " + inert(d.last_error));
         else if (d.status == DeliveryStatus::failed)
           state = fmt::format("failed for good after {} attempt(s): {}", d.attempts, inert(d.last_error));
         if (!d.remote_key.empty()) state += fmt::format(": {} {}", inert(d.remote_key), inert(d.remote_url));

@@ -71,6 +71,7 @@ void register_summary(CLI::App& app, Context& ctx);
 void register_send(CLI::App& app, Context& ctx);
 void register_outbox(CLI::App& app, Context& ctx);
 void register_ack(CLI::App& app, Context& ctx);
+void register_sync(CLI::App& app, Context& ctx);
 void register_due(CLI::App& app, Context& ctx);
 void register_resolve(CLI::App& app, Context& ctx);
 void register_review(CLI::App& app, Context& ctx);

@@ -51,7 +51,8 @@ void DueList::add(const ActiveCase& c) {
   const Escalation& x = *c.latest;
   const PathConfig* path = cfg_.find_path(x.path);
   if (c.resolved_upstream) {
-    item(DueKind::resolved_upstream, x.at, fmt::format("resolved upstream by {}: confirm with the client", x.path),
+    item(DueKind::resolved_upstream, x.at,
+         fmt::format("resolved upstream by {}: confirm with the client and resolve", x.path),
          fmt::format("esc resolve {} \"...\"", c.id));
   } else if (c.new_replies > 0) {
     item(DueKind::reply, x.at,
@@ -68,8 +69,7 @@ void DueList::add(const ActiveCase& c) {
     std::string next = path->next.empty() ? fmt::format("chase {}, then `esc ack {}`", x.path, c.id)
                                           : fmt::format("esc send {} --to {}", c.id, path->next);
     item(DueKind::acknowledge, x.at + *path->ack_within,
-         fmt::format("level {} to {} not acknowledged after {}", x.level, x.path, format_duration(now_ - x.at)),
-         next);
+         fmt::format("level {} to {} not acknowledged after {}", x.level, x.path, format_duration(now_ - x.at)), next);
   }
   const Time base = c.last_client_contact ? std::max(*c.last_client_contact, Time{}) : x.at;
   const Time due = base + cfg_.client_update_every;
@@ -82,8 +82,8 @@ void DueList::add_delivery(const Delivery& d, const ActiveCase& c) {
   if (snoozed(c, now_)) return;
   DueItem item{DueKind::delivery, c.id, c.title, c.severity, d.created_at, {}, {}, {}, d.id};
   if (d.status == DeliveryStatus::failed) {
-    item.message = fmt::format("delivery {} to {} failed for good after {} attempt(s): {}", d.id, d.channel,
-                               d.attempts, d.last_error);
+    item.message = fmt::format("delivery {} to {} failed for good after {} attempt(s): {}", d.id, d.channel, d.attempts,
+                               d.last_error);
     item.suggestion = fmt::format("fix it, then esc outbox retry {}", d.id);
   } else {
     item.message = d.attempts ? fmt::format("delivery {} to {} failing after {} attempt(s): {}", d.id, d.channel,

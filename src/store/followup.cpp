@@ -10,7 +10,9 @@ void Store::each_active(const std::function<void(const ActiveCase&)>& fn) {
   guarded("reading the active cases", [&] {
     // The newest escalation of each case: the highest level, then the
     // latest. What sync brought counts as new until the engineer writes on
-    // the case again.
+    // the case again (entries are numbered in the order they were
+    // recorded, whenever they were said); a reply's state names the path
+    // that answered.
     auto q = impl_->c().prepare(
         "SELECT c.id, c.title, c.severity, c.status, c.created_at, c.snoozed_until, "
         "x.id, x.level, x.path, x.at, x.acked_at, x.acked_by, "
@@ -19,12 +21,14 @@ void Store::each_active(const std::function<void(const ActiveCase&)>& fn) {
         "(SELECT count(*) FROM deliveries d WHERE d.escalation_id = x.id AND d.status IN ('failed', 'dropped')), "
         "(SELECT max(e.at) FROM entries e WHERE e.case_id = c.id AND e.kind IN ('contact', 'notice', 'update') "
         " AND e.struck_at IS NULL), "
-        "(SELECT count(*) FROM entries r WHERE r.case_id = c.id AND r.kind = 'reply' AND r.at >= coalesce("
-        " (SELECT max(m.at) FROM entries m WHERE m.case_id = c.id AND m.source = '' AND m.kind IN ('fact', "
-        " 'diagnostic', 'step', 'contact', 'hypothesis', 'impact', 'outcome', 'notice', 'heads-up', 'update', "
-        " 'note', 'acknowledged')), 0)), "
-        "(SELECT max(r.source) FROM entries r WHERE r.case_id = c.id AND r.kind = 'reply'), "
-        "(SELECT count(*) FROM entries u WHERE u.case_id = c.id AND u.kind = 'resolved-upstream') "
+        "(SELECT count(*) FROM entries r WHERE r.case_id = c.id AND r.kind = 'reply' AND r.struck_at IS NULL "
+        " AND r.id > coalesce((SELECT max(m.id) FROM entries m WHERE m.case_id = c.id AND m.source = '' "
+        " AND m.kind IN ('fact', 'diagnostic', 'step', 'contact', 'hypothesis', 'impact', 'outcome', 'notice', "
+        " 'heads-up', 'update', 'note', 'acknowledged')), 0)), "
+        "coalesce((SELECT r.state FROM entries r WHERE r.case_id = c.id AND r.kind = 'reply' AND r.struck_at IS NULL "
+        " ORDER BY r.id DESC LIMIT 1), ''), "
+        "(SELECT count(*) FROM entries u WHERE u.case_id = c.id AND u.kind = 'resolved-upstream' "
+        " AND u.struck_at IS NULL) "
         "FROM cases c LEFT JOIN escalations x ON x.id = (SELECT y.id FROM escalations y WHERE y.case_id = c.id "
         "ORDER BY y.level DESC, y.at DESC, y.id DESC LIMIT 1) "
         "WHERE c.status <> 'resolved' ORDER BY c.id",
@@ -64,11 +68,11 @@ std::vector<InboxItem> Store::inbox(const std::vector<std::string>& paths) {
   return guarded("reading the inbox", [&] {
     std::string in;
     for (std::size_t i = 0; i < paths.size(); ++i) in += i ? ",?" : "?";
-    auto q = impl_->c().prepare(fmt::format(
-        "SELECT {}, {} FROM cases c JOIN escalations x ON x.id = (SELECT y.id FROM escalations y "
-        "WHERE y.case_id = c.id ORDER BY y.level DESC, y.at DESC, y.id DESC LIMIT 1) "
-        "WHERE c.status <> 'resolved' AND x.acked_at IS NULL AND x.path IN ({}) ORDER BY x.at, x.id",
-        rows::case_columns(), rows::escalation_columns(), in));
+    auto q = impl_->c().prepare(
+        fmt::format("SELECT {}, {} FROM cases c JOIN escalations x ON x.id = (SELECT y.id FROM escalations y "
+                    "WHERE y.case_id = c.id ORDER BY y.level DESC, y.at DESC, y.id DESC LIMIT 1) "
+                    "WHERE c.status <> 'resolved' AND x.acked_at IS NULL AND x.path IN ({}) ORDER BY x.at, x.id",
+                    rows::case_columns(), rows::escalation_columns(), in));
     int i = 1;
     for (const auto& p : paths) q->bind(i++, p);
     std::vector<InboxItem> out;

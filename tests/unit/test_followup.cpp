@@ -96,15 +96,16 @@ TEST_CASE("due: replies and a resolution found by sync come first, and a snoozed
   auto cfg = followup_config();
   ActiveCase e = escalated(5, "engineering", t0);
   e.new_replies = 2;
-  e.replied_from = "jira ENG-7";
+  e.replied_from = "engineering";  // the path whose ticket or mailbox answered
   auto items = due_of(cfg, {e}, t0 + H);
   REQUIRE(items.size() == 1);
   CHECK(items[0].kind == DueKind::reply);
-  CHECK(items[0].message == "jira ENG-7 replied (2 new)");
+  CHECK(items[0].message == "engineering replied (2 new)");
   e.resolved_upstream = true;
   items = due_of(cfg, {e}, t0 + H);
   REQUIRE(items.size() == 1);
   CHECK(items[0].kind == DueKind::resolved_upstream);
+  CHECK(items[0].message == "resolved upstream by engineering: confirm with the client and resolve");
   e.snoozed_until = t0 + 2 * H;
   CHECK(due_of(cfg, {e}, t0 + H).empty());
   CHECK_FALSE(due_of(cfg, {e}, t0 + 2 * H).empty());
