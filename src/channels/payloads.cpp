@@ -283,24 +283,56 @@ std::string shell_quote(const std::string& a) {
   return out + "'";
 }
 
-// The largest cap on each entry's length (sections()' max_entry) with
-// which `render` gives what `fits` accepts: whole when it fits, else found
-// by halving, down to a floor where the head and tail still say something.
+// Each list of entries cut to its newest `keep`, after a line that says how
+// many earlier ones are left out and where they are.
+Summary trimmed(const Summary& s, std::size_t keep) {
+  Summary t = s;
+  for (auto* v :
+       {&t.impact, &t.outcome, &t.facts, &t.steps, &t.client, &t.hypotheses, &t.heads_up, &t.replies, &t.notes}) {
+    if (v->size() <= keep) continue;
+    const std::size_t left_out = v->size() - keep;
+    SummaryItem marker{(*v)[left_out - 1].at,
+                       fmt::format("({} earlier {} not shown here: `esc show {}` has them all)", left_out,
+                                   left_out == 1 ? "entry is" : "entries are", s.c.id),
+                       "",
+                       EntryKind::note,
+                       "",
+                       ""};
+    v->erase(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(left_out));
+    v->insert(v->begin(), std::move(marker));
+  }
+  return t;
+}
+
+// What `render` (a summary and a cap on each entry's length, sections()'
+// max_entry) gives that `fits` accepts: the whole summary when it fits;
+// else the largest cap, found by halving, down to a floor where an entry's
+// head and tail still say something; and when even that floor is too big
+// (hundreds of entries), the newest entries of each list at the floor, as
+// many as fit. Every channel's limit is kept, whatever the case holds.
 template <class Render, class Fits>
 auto fitted(const Summary& s, Render render, Fits fits) {
-  auto whole = render(std::size_t{0});
+  auto whole = render(s, std::size_t{0});
   if (fits(whole)) return whole;
-  std::size_t longest = 0;
-  for (const auto* v : {&s.impact, &s.outcome, &s.facts, &s.steps, &s.client, &s.hypotheses, &s.heads_up, &s.replies,
-                        &s.notes})
+  std::size_t longest = 0, most = 0;
+  for (const auto* v :
+       {&s.impact, &s.outcome, &s.facts, &s.steps, &s.client, &s.hypotheses, &s.heads_up, &s.replies, &s.notes}) {
+    most = std::max(most, v->size());
     for (const auto& i : *v) longest = std::max(longest, i.text.size());
+  }
   longest = std::max({longest, s.note.size(), s.forced_reason.size()});
-  std::size_t lo = 160, hi = longest;  // the answer is in [lo, hi)
-  auto best = render(lo);
-  if (!fits(best)) return best;
+  constexpr std::size_t kFloor = 160;
+  std::size_t lo = kFloor, hi = longest;  // the answer is in [lo, hi)
+  auto best = render(s, lo);
+  if (!fits(best)) {
+    for (std::size_t keep = most / 2;; keep /= 2) {
+      auto p = render(trimmed(s, keep), kFloor);
+      if (fits(p) || keep == 0) return p;
+    }
+  }
   while (hi - lo > 16) {
     const std::size_t mid = lo + (hi - lo) / 2;
-    auto p = render(mid);
+    auto p = render(s, mid);
     if (fits(p)) {
       lo = mid;
       best = std::move(p);
@@ -327,7 +359,8 @@ json slack_body(const Summary& s, std::size_t max_entry) {
   json blocks = json::array();
   blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", cap_text(inert(s.subject), 150)}}}});
   std::string head;
-  for (const auto& [label, value] : header_rows(s)) head += fmt::format("*{}:* {}\n", label, slack_escape(inert(value)));
+  for (const auto& [label, value] : header_rows(s))
+    head += fmt::format("*{}:* {}\n", label, slack_escape(inert(value)));
   blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", head}}}});
   for (const auto& sec : sections(s, max_entry)) {
     std::string t = "*" + slack_escape(sec.title) + "*\n";
@@ -455,9 +488,8 @@ std::string email(const ChannelConfig& ch, const Summary& s, const std::string& 
   m += "Date: " + date::format("%a, %d %b %Y %H:%M:%S +0000", now) + "\r\n";
   m += "From: " + address_header(from_header) + "\r\n";
   if (!from.email.empty()) {
-    const std::string reply = from.name.empty() ? from.email
-                                                : fmt::format("\"{}\" <{}>", header_safe(from.name),
-                                                              header_safe(from.email));
+    const std::string reply =
+        from.name.empty() ? from.email : fmt::format("\"{}\" <{}>", header_safe(from.name), header_safe(from.email));
     m += "Reply-To: " + address_header(reply) + "\r\n";
   }
   m += "To: " + address_list_header(ch.to) + "\r\n";
@@ -484,8 +516,10 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
     return render_text(s);
   };
   if (ch.type == "stdout") {
-    p = {"standard output", fmt_name == "json" ? "application/json" : fmt_name == "markdown" ? "text/markdown"
-                                                                                             : "text/plain",
+    p = {"standard output",
+         fmt_name == "json"       ? "application/json"
+         : fmt_name == "markdown" ? "text/markdown"
+                                  : "text/plain",
          doc()};
   } else if (ch.type == "file") {
     p = {fmt::format("a new file in {}", ch.dir), "text/plain", doc()};
@@ -504,23 +538,27 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
     std::string body;
     if (ch.format == "slack") {
       body = dumped(fitted(
-          s, [&](std::size_t cap) { return slack_body(s, cap); }, slack_fits));
+          s, [&](const Summary& t, std::size_t cap) { return slack_body(t, cap); }, slack_fits));
     } else if (ch.format == "teams") {
       body = fitted(
-          s, [&](std::size_t cap) { return dumped(teams_card(s, cap)); },
+          s, [&](const Summary& t, std::size_t cap) { return dumped(teams_card(t, cap)); },
           [](const std::string& b) { return b.size() <= 27'000; });
     } else if (ch.format == "mattermost") {
       body = fitted(
-          s, [&](std::size_t cap) { return dumped({{"text", no_mentions(render_markdown(s, {72, cap}))}}); },
+          s,
+          [&](const Summary& t, std::size_t cap) {
+            return dumped({{"text", no_mentions(render_markdown(t, {72, cap}))}});
+          },
           [](const std::string& b) { return json::parse(b)["text"].get<std::string>().size() <= 16'000; });
     } else if (ch.format == "discord") {
       body = fitted(
           s,
-          [&](std::size_t cap) {
-            return dumped({{"content", cap_text(no_mentions(discord_text(markdown_escape(inert(s.subject)))), 2000)},
-                           {"embeds", json::array({{{"title", cap_text(inert(s.subject), 256)},
-                                                    {"description", no_mentions(discord_text(markdown_body(s, cap)))}}})},
-                           {"allowed_mentions", {{"parse", json::array()}}}});
+          [&](const Summary& t, std::size_t cap) {
+            return dumped(
+                {{"content", cap_text(no_mentions(discord_text(markdown_escape(inert(t.subject)))), 2000)},
+                 {"embeds", json::array({{{"title", cap_text(inert(t.subject), 256)},
+                                          {"description", no_mentions(discord_text(markdown_body(t, cap)))}}})},
+                 {"allowed_mentions", {{"parse", json::array()}}}});
           },
           [](const std::string& b) {
             return json::parse(b)["embeds"][0]["description"].get<std::string>().size() <= 4096;
@@ -530,39 +568,43 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
       j["idempotency_key"] = key;
       body = dumped(j);
     }
-    p = {fmt::format("POST to the URL in {} ({})", ch.url_secret.env.empty() ? ch.url_secret.file : "$" + ch.url_secret.env,
-                     ch.format),
+    p = {fmt::format("POST to the URL in {} ({})",
+                     ch.url_secret.env.empty() ? ch.url_secret.file : "$" + ch.url_secret.env, ch.format),
          "application/json", std::move(body)};
   } else if (ch.type == "pagerduty") {
-    p = {fmt::format("PagerDuty event to {}",
-                     mask_url(ch.url.empty() ? "https://events.pagerduty.com/v2/enqueue" : ch.url)),
-         "application/json",
-         fitted(
-             s,
-             [&](std::size_t cap) {
-               json sections_json = json::object();
-               for (const auto& sec : sections(s, cap)) {
-                 std::string t;
-                 for (const auto& l : sec.lines)
-                   t += (l.label.empty() ? "" : "[" + l.label + "] ") + (l.at ? format_utc(*l.at) + ": " : "") +
-                        l.text + "\n";
-                 sections_json[sec.title] = t;
-               }
-               json details{{"case", s.c.id}, {"customer", s.c.customer}, {"ref", s.c.ref}, {"sections", sections_json}};
-               return dumped({{"routing_key", "{routing_key}"},
-                              {"event_action", "trigger"},
-                              {"dedup_key", key},
-                              {"payload",
-                               {{"summary", cap_text(inert(s.subject), 1024)},
-                                {"source", "esc"},
-                                {"severity", pagerduty_severity(s.c.severity)},
-                                {"custom_details", details}}}});
-             },
-             [](const std::string& b) { return b.size() <= 500'000; })};
+    p = {
+        fmt::format("PagerDuty event to {}",
+                    mask_url(ch.url.empty() ? "https://events.pagerduty.com/v2/enqueue" : ch.url)),
+        "application/json",
+        fitted(
+            s,
+            [&](const Summary& t, std::size_t cap) {
+              json sections_json = json::object();
+              for (const auto& sec : sections(t, cap)) {
+                std::string t;
+                for (const auto& l : sec.lines)
+                  t += (l.label.empty() ? "" : "[" + l.label + "] ") + (l.at ? format_utc(*l.at) + ": " : "") + l.text +
+                       "\n";
+                sections_json[sec.title] = t;
+              }
+              json details{{"case", t.c.id}, {"customer", t.c.customer}, {"ref", t.c.ref}, {"sections", sections_json}};
+              return dumped({{"routing_key", "{routing_key}"},
+                             {"event_action", "trigger"},
+                             {"dedup_key", key},
+                             {"payload",
+                              {{"summary", cap_text(inert(t.subject), 1024)},
+                               {"source", "esc"},
+                               {"severity", pagerduty_severity(t.c.severity)},
+                               {"custom_details", details}}}});
+            },
+            [](const std::string& b) { return b.size() <= 500'000; })};
   } else if (ch.type == "jira" || ch.type == "github") {
     const bool jira = ch.type == "jira";
     std::string text = fitted(
-        s, [&](std::size_t cap) { return jira ? render_text(s, {100, cap}) : render_markdown(s, {72, cap}); },
+        s,
+        [&](const Summary& t, std::size_t cap) {
+          return jira ? render_text(t, {100, cap}) : render_markdown(t, {72, cap});
+        },
         [&](const std::string& t) { return t.size() <= (jira ? 30'000u : 60'000u); });
     p = {jira ? fmt::format("a Jira issue in {} at {}", ch.project, mask_url(ch.url))
               : fmt::format("a GitHub issue in {}", ch.repo),

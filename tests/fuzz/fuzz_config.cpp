@@ -57,8 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fclose(f);
   std::vector<esc::ConfigProblem> problems;
   esc::Config cfg = esc::parse_config(path, problems);
+  static const bool verbose = std::getenv("ESC_FUZZ_VERBOSE") != nullptr;  // prints the problems found
   bool errors = false;
   for (const auto& p : problems) {
+    if (verbose) std::fprintf(stderr, "%s%s\n", p.str().c_str(), p.warning ? " (warning)" : "");
     if (p.message.empty()) fail("a problem without a message");
     if (p.file != path) fail("a problem that does not name the file");
     if (p.str().empty()) fail("a problem that prints as nothing");

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,14 +35,18 @@
 namespace {
 
 constexpr const char* kTarget = "fuzz_render_long";
-[[noreturn]] void fail(const std::string& why) { fuzz::fail(kTarget, why); }
+std::string g_input;  // what this input made, told with a failure
+[[noreturn]] void fail(const std::string& why) { fuzz::fail(kTarget, why + "\n  input: " + g_input); }
 
 const esc::Time kT0{esc::Seconds{1'790'000'000}};
 const std::string kKey = "01890000-0000-7000-8000-0000000000aa";
 
-// How much text one input may make in all: enough for a few entries of
-// hundreds of KB, little enough for a few executions a second.
-constexpr std::size_t kBudget = 2'000'000;
+// How much text one input may make in all: enough for an entry of 200 KB
+// or a few of tens of KB, little enough that an input renders in 2 to 3 s
+// with the sanitizers (esc renders each payload O(log n) times to fit it:
+// about 12 s a MB here), well inside -timeout=10, which a quadratic step
+// on this much text would overrun by far.
+constexpr std::size_t kBudget = 200'000;
 
 struct Texts {
   FuzzedDataProvider& in;
@@ -56,7 +61,10 @@ struct Texts {
     if (in.ConsumeBool()) s = pick();
     const std::string& body = pick();
     const std::size_t most = std::max<std::size_t>(1, max / body.size());
-    const std::size_t reps = in.ConsumeIntegralInRange<std::size_t>(1, most);
+    // One byte picks the repeat count on a log scale, so that long texts
+    // are as easy to reach as short ones: 2^(0..18), give or take.
+    const auto e = in.ConsumeIntegral<std::uint8_t>();
+    const std::size_t reps = std::min(most, (std::size_t{1} << (e % 19)) + e / 19);
     s.reserve(s.size() + reps * body.size());
     for (std::size_t i = 0; i < reps; ++i) s += body;
     if (s.size() > max) s.resize(max);
@@ -84,34 +92,37 @@ std::string shown(const esc::ChannelConfig& ch, const esc::Payload& p, const nlo
   return p.body;
 }
 
+
+
 void check_limits(const esc::ChannelConfig& ch, const esc::Payload& p, const nlohmann::json* j) {
   const std::string what = ch.type + "/" + ch.format;
+  auto too_big = [&](const std::string& why) { fail(what + ": " + why); };
   if (ch.format == "slack") {
     const auto& blocks = j->at("blocks");
-    if (blocks.size() > 50) fail(what + ": " + std::to_string(blocks.size()) + " blocks (Slack takes 50)");
+    if (blocks.size() > 50) too_big(std::to_string(blocks.size()) + " blocks (Slack takes 50)");
     for (const auto& b : blocks) {
       const auto& t = b.at("text");
       const auto n = t.at("text").get_ref<const std::string&>().size();
-      if (t.at("type") == "mrkdwn" && n > 3000) fail(what + ": a mrkdwn text of " + std::to_string(n) + " bytes");
+      if (t.at("type") == "mrkdwn" && n > 3000) too_big("a mrkdwn text of " + std::to_string(n) + " bytes");
       if (b.at("type") == "header" && n > 150) fail(what + ": a header of " + std::to_string(n) + " bytes");
     }
   } else if (ch.format == "discord") {
     const auto& e = j->at("embeds").at(0);
     const auto n = e.at("description").get_ref<const std::string&>().size();
-    if (n > 4096) fail(what + ": an embed description of " + std::to_string(n) + " bytes");
+    if (n > 4096) too_big("an embed description of " + std::to_string(n) + " bytes");
     if (e.at("title").get_ref<const std::string&>().size() > 256) fail(what + ": an embed title over 256 bytes");
     if (j->at("content").get_ref<const std::string&>().size() > 2000) fail(what + ": content over 2000 bytes");
   } else if (ch.format == "mattermost") {
     const auto n = j->at("text").get_ref<const std::string&>().size();
-    if (n > 16000) fail(what + ": a text of " + std::to_string(n) + " bytes");
+    if (n > 16000) too_big("a text of " + std::to_string(n) + " bytes");
   } else if (ch.format == "teams") {
-    if (p.body.size() > 28000) fail(what + ": a body of " + std::to_string(p.body.size()) + " bytes");
+    if (p.body.size() > 28000) too_big("a body of " + std::to_string(p.body.size()) + " bytes");
   } else if (ch.type == "pagerduty") {
-    if (p.body.size() > 512 * 1024) fail(what + ": an event of " + std::to_string(p.body.size()) + " bytes");
+    if (p.body.size() > 512 * 1024) too_big("an event of " + std::to_string(p.body.size()) + " bytes");
   } else if (ch.type == "jira") {
-    if (p.body.size() > 32000) fail(what + ": a description of " + std::to_string(p.body.size()) + " bytes");
+    if (p.body.size() > 32000) too_big("a description of " + std::to_string(p.body.size()) + " bytes");
   } else if (ch.type == "github") {
-    if (p.body.size() > 64000) fail(what + ": an issue body of " + std::to_string(p.body.size()) + " bytes");
+    if (p.body.size() > 64000) too_big("an issue body of " + std::to_string(p.body.size()) + " bytes");
   }
 }
 
@@ -124,22 +135,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string chunk = in.ConsumeRandomLengthString(300);
     t.chunks.push_back(chunk.empty() ? std::string("x") : chunk);
   }
-  // The shape: 0 a few long entries, 1 thousands of short ones, 2 hundreds
-  // of middling ones, 3 many entries and long header fields.
+  // The shape: 0 a few long entries, 1 up to two thousand short ones, 2
+  // hundreds of middling ones, 3 many entries and long header fields.
   const int shape = in.ConsumeIntegralInRange(0, 3);
   std::size_t count = 0, longest = 0;
   switch (shape) {
     case 0:
       count = in.ConsumeIntegralInRange<std::size_t>(1, 12);
-      longest = 400'000;
+      longest = 200'000;
       break;
     case 1:
-      count = in.ConsumeIntegralInRange<std::size_t>(100, 3000);
+      count = in.ConsumeIntegralInRange<std::size_t>(100, 2000);
       longest = 2'000;
       break;
     case 2:
       count = in.ConsumeIntegralInRange<std::size_t>(30, 300);
-      longest = 40'000;
+      longest = 20'000;
       break;
     default:
       count = in.ConsumeIntegralInRange<std::size_t>(20, 1000);
@@ -201,6 +212,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   s.forced_reason = t.make(longest);
   if (!s.escalations.empty()) s.escalations.front().ticket = "ENG-4411 https://jira.example.com/browse/ENG-4411";
 
+  {
+    std::size_t total = s.note.size() + s.forced_reason.size(), big = std::max(s.note.size(), s.forced_reason.size());
+    for (const auto& e : entries) total += e.text.size(), big = std::max(big, e.text.size());
+    g_input = "shape " + std::to_string(shape) + ", " + std::to_string(entries.size()) + " entries, " +
+              std::to_string(total) + " bytes of entry text (longest " + std::to_string(big) + "), title " +
+              std::to_string(c.title.size()) + " bytes, customer " + std::to_string(c.customer.size()) + " bytes";
+  }
+  static const bool verbose = std::getenv("ESC_FUZZ_VERBOSE") != nullptr;  // says what each input made
+  if (verbose) std::fprintf(stderr, "%s\n", g_input.c_str());
   const auto secs = esc::sections(s);
   if (secs.size() != 14) fail("a summary with every section filled has " + std::to_string(secs.size()) + " sections");
   std::vector<std::string> titles;
@@ -223,6 +243,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       j = nlohmann::json::parse(p.body, nullptr, false);
       if (j.is_discarded()) fail(what + ": JSON that does not parse");
     }
+    const std::string seen = esc::lower(shown(ch, p, json ? &j : nullptr));
     check_limits(ch, p, json ? &j : nullptr);
     if (ch.type == "smtp") {
       const fuzz::Email e = fuzz::check_email(kTarget, p.body);
@@ -230,7 +251,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!body || *body != text) fail("the e-mail body does not decode to the text summary");
     }
     if (ch.format == "json" || ch.format == "generic") continue;
-    const std::string seen = esc::lower(shown(ch, p, json ? &j : nullptr));
     for (const auto& title : titles)
       if (seen.find(title) == std::string::npos) fail(what + ": section left out: " + title);
   }

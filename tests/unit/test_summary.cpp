@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -239,10 +240,10 @@ Summary full_summary() {
   cfg.checklist.push_back({"logs", "sentinel-missing", "", {"diagnostic"}, false});
   Case c = sample_case();
   std::vector<Entry> entries{
-      entry("impact", "sentinel-impact", 1),       entry("outcome", "sentinel-outcome", 2),
-      entry("fact", "sentinel-facts", 3),          entry("step", "sentinel-steps", 4),
-      entry("notice", "sentinel-client", 5),       entry("hypothesis", "sentinel-hypothesis", 6, "unconfirmed"),
-      entry("heads-up", "sentinel-headsup", 7),    entry("reply", "sentinel-replies", 8),
+      entry("impact", "sentinel-impact", 1),    entry("outcome", "sentinel-outcome", 2),
+      entry("fact", "sentinel-facts", 3),       entry("step", "sentinel-steps", 4),
+      entry("notice", "sentinel-client", 5),    entry("hypothesis", "sentinel-hypothesis", 6, "unconfirmed"),
+      entry("heads-up", "sentinel-headsup", 7), entry("reply", "sentinel-replies", 8),
       entry("note", "sentinel-notes", 9),
   };
   Escalation x;
@@ -255,11 +256,10 @@ Summary full_summary() {
   return s;
 }
 
-const std::vector<std::string> kSentinels{"sentinel-note",    "sentinel-forced",   "sentinel-escalations",
-                                          "sentinel-impact",  "sentinel-outcome",  "sentinel-facts",
-                                          "sentinel-steps",   "sentinel-client",   "sentinel-hypothesis",
-                                          "sentinel-headsup", "sentinel-replies",  "sentinel-notes",
-                                          "sla-breach",       "sentinel-missing"};
+const std::vector<std::string> kSentinels{
+    "sentinel-note",    "sentinel-forced", "sentinel-escalations", "sentinel-impact",     "sentinel-outcome",
+    "sentinel-facts",   "sentinel-steps",  "sentinel-client",      "sentinel-hypothesis", "sentinel-headsup",
+    "sentinel-replies", "sentinel-notes",  "sla-breach",           "sentinel-missing"};
 
 // Every string in a JSON document, joined: what a chat client would show.
 void strings_of(const nlohmann::json& j, std::string& out) {
@@ -371,11 +371,63 @@ TEST_CASE("a long entry is cut in its middle to fit a channel; no section is lef
         if (b["text"]["type"] == "mrkdwn") CHECK(b["text"]["text"].get<std::string>().size() <= 3000);
       CHECK(out.find("bytes cut here") != std::string::npos);
     }
-    if (ch.format == "discord") CHECK(nlohmann::json::parse(p.body)["embeds"][0]["description"].get<std::string>().size() <= 4096);
+    if (ch.format == "discord")
+      CHECK(nlohmann::json::parse(p.body)["embeds"][0]["description"].get<std::string>().size() <= 4096);
     if (ch.format == "mattermost") CHECK(nlohmann::json::parse(p.body)["text"].get<std::string>().size() <= 16000);
     if (ch.format == "teams") CHECK(p.body.size() <= 28000);
     // Where nothing limits the size, nothing is cut.
     if (ch.type == "smtp" || ch.type == "stdout") CHECK(out.find("bytes cut here") == std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "hundreds of short entries: each channel keeps its limit, shows the newest and says what it left out (found by "
+    "fuzz_render_long)") {
+  Summary s = full_summary();
+  for (int i = 0; i < 2000; ++i)
+    s.facts.push_back(
+        {t0 + Seconds{i}, fmt::format("fact number {} of many, each one short", i), "", EntryKind::fact, "", ""});
+  for (const auto& ch : every_channel()) {
+    CAPTURE(ch.type);
+    CAPTURE(ch.format);
+    const Payload p = render_payload(ch, s, "key", {}, t0);
+    const std::string out = shown(p);
+    const std::size_t limit = ch.format == "slack"        ? 0
+                              : ch.format == "teams"      ? 28000
+                              : ch.format == "mattermost" ? 16000
+                              : ch.type == "jira"         ? 32000
+                              : ch.type == "github"       ? 64000
+                              : ch.type == "pagerduty"    ? 512 * 1024
+                                                          : SIZE_MAX;
+    if (ch.format == "slack") {
+      const auto body = nlohmann::json::parse(p.body);
+      CHECK(body["blocks"].size() <= 50);
+      for (const auto& b : body["blocks"])
+        if (b["text"]["type"] == "mrkdwn") CHECK(b["text"]["text"].get<std::string>().size() <= 3000);
+    } else if (ch.format == "discord") {
+      CHECK(nlohmann::json::parse(p.body)["embeds"][0]["description"].get<std::string>().size() <= 4096);
+    } else if (ch.format == "mattermost") {
+      CHECK(nlohmann::json::parse(p.body)["text"].get<std::string>().size() <= limit);
+    } else {
+      CHECK(p.body.size() <= limit);
+    }
+    // Where there is room (e-mail, stdout, PagerDuty's 512 KB), all of it;
+    // else the newest facts, and a line that says how many earlier ones
+    // are left out and where they are.
+    CHECK(out.find("fact number 1999 of many") != std::string::npos);
+    if (ch.type == "smtp" || ch.type == "stdout" || ch.type == "pagerduty" || ch.format == "generic") {
+      CHECK(out.find("fact number 0 of many") != std::string::npos);
+      CHECK(out.find("not shown here") == std::string::npos);
+      continue;
+    }
+    CHECK(out.find("fact number 0 of many") == std::string::npos);
+    CHECK(out.find("earlier entries are not shown here") != std::string::npos);
+    CHECK(out.find("esc show") != std::string::npos);
+    for (const auto& word : kSentinels) {
+      if (word == std::string("sentinel-facts")) continue;  // an early fact, among those left out
+      CAPTURE(word);
+      CHECK(out.find(word) != std::string::npos);
+    }
   }
 }
 
