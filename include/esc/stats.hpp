@@ -40,6 +40,26 @@ struct Durations {
 };
 Durations durations(std::vector<std::int32_t> seconds);
 
+// The durations of one figure of one group, in memory that does not grow
+// with the cases: every value while there are at most kExact of them (the
+// figures are then exact, as durations() gives them); beyond, a count per
+// bucket of values within 1/256 of each other (at most 3,200 counts a
+// sign), from which the median and p90 are read to within 0.4%.
+class DurationSample {
+ public:
+  static constexpr std::size_t kExact = 4096;
+  void add(std::int32_t seconds);
+  Durations finish();
+  bool exact() const { return buckets_.empty() && negative_.empty(); }
+
+ private:
+  void count(std::int32_t seconds);
+  std::int32_t at_rank(std::int64_t rank) const;  // 0-based, in value order
+  std::vector<std::int32_t> values_;
+  std::vector<std::uint32_t> buckets_, negative_;  // by bucket of the value, of minus the value
+  std::int64_t n_ = 0;
+};
+
 struct StatsGroup {
   std::string group;  // "all", or the month / engineer / path / ... value
   int opened = 0, escalated = 0, resolved = 0;

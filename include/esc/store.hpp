@@ -164,6 +164,11 @@ class Store {
   // narrow indexes.
   void each_stats_case(std::optional<Time> since, std::optional<Time> until,
                        const std::function<void(const StatsCase&)>& fn);
+  // Of the cases created in [since, until) (`esc report`): the newest
+  // escalation of each unresolved one, longest waiting first; and the
+  // newest lessons, with their cases. At most `limit` of each.
+  std::vector<InboxItem> open_escalations(std::optional<Time> since, std::optional<Time> until, int limit);
+  std::vector<LessonHit> latest_lessons(std::optional<Time> since, std::optional<Time> until, int limit);
 
   // Export and import
   void each_record(std::optional<Time> since, const std::function<void(const CaseRecord&)>& fn);

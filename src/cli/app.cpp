@@ -35,7 +35,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   for (auto reg : {register_new, register_list, register_show, register_log, register_edit, register_corrections,
                    register_search, register_check, register_summary, register_send, register_outbox, register_ack,
                    register_sync, register_due, register_team, register_resolve, register_review, register_stats,
-                   register_exchange, register_init, register_config, register_completions})
+                   register_report, register_exchange, register_init, register_config, register_completions})
     reg(*app, ctx);
 
   // `esc help [COMMAND...]`: the same as --help, for those who type it.

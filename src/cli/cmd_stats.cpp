@@ -3,16 +3,18 @@
 #include <iostream>
 
 #include "common.hpp"
+#include "esc/chart.hpp"
 #include "esc/error.hpp"
 #include "esc/json.hpp"
 #include "esc/stats.hpp"
+#include "esc/text.hpp"
 
 namespace esc::cli {
 
 namespace {
 
 struct StatsOptions {
-  std::string since, until, by, format = "table";
+  std::string since, until, by, format = "table", chart;
 };
 
 std::string pct(std::optional<double> v) { return v ? fmt::format("{:.0f}%", *v * 100) : "n/a"; }
@@ -24,14 +26,72 @@ nlohmann::json jdur(const Durations& d) {
   return {{"count", d.count}, {"median_seconds", s(d.median)}, {"p90_seconds", s(d.p90)}};
 }
 
+// The metric of each figure column of the table (OPEN to CSAT), for its marks.
+constexpr const char* kColumnMetrics[] = {"cases", "escalations", "resolved", "rate",        "tte", "tta",
+                                          "ttr",   "forced",      "updates",  "unnecessary", "csat"};
+
+// On a terminal, each figure of the table by month gets a mark (▁ to █)
+// for its size among its column's: read down a column, they are its trend.
+class Sparks {
+ public:
+  Sparks(const std::vector<StatsGroup>& groups, bool unicode) : unicode_(unicode) {
+    for (const char* name : kColumnMetrics) {
+      const Metric* m = find_metric(name);
+      double max = 0;
+      for (const auto& g : groups) max = std::max(max, m->value(g).value_or(0));
+      columns_.push_back({m, max});
+    }
+  }
+  void add(std::vector<std::string>& cells, const StatsGroup& g) const {
+    for (std::size_t i = 0; i < columns_.size(); ++i)
+      cells[i + 1] += spark(columns_[i].first->value(g), columns_[i].second, unicode_);
+  }
+
+ private:
+  bool unicode_;
+  std::vector<std::pair<const Metric*, double>> columns_;
+};
+
+// --chart: a bar a group, in the terminal's width ($COLUMNS, or 80 when
+// stdout is not a terminal: the chart was asked for, so a pipe gets it too;
+// --format csv or json give the figures to a program).
+void print_chart(const Metric& m, const std::vector<StatsGroup>& groups, const std::string& by, const Output& out) {
+  if (groups.empty()) {
+    out.info("No cases in this period.");
+    return;
+  }
+  std::vector<std::string> labels, texts;
+  std::vector<std::optional<double>> values;
+  for (const auto& g : groups) {
+    labels.push_back(inert(g.group));
+    values.push_back(m.value(g));
+    texts.push_back(short_value(values.back(), m.unit));
+  }
+  const std::size_t width = out.width() ? out.width() : 80;
+  const std::string title = fmt::format("{} {}", m.title, by == "month" ? "per month" : "by " + by);
+  std::string s = out.paint(truncate_to_width(title, width), Style::bold);
+  s += "\n";
+  for (const auto& line : bar_chart(labels, values, texts, width, out.unicode())) s += line + "\n";
+  std::cout << s;
+}
+
 void run_stats(const StatsOptions& o, Context& ctx) {
   const Time now = ctx.now();
   std::optional<Time> since, until;
   if (!o.since.empty()) since = parse_at(o.since, now, "--since");
   if (!o.until.empty()) until = parse_at(o.until, now, "--until");
-  StatsBuilder builder(*parse_stats_by(o.by), ctx.config(), now);
+  if (!o.chart.empty() && o.format != "table")
+    throw usage_error("--chart draws a chart and takes no --format",
+                      "without --chart, --format json or csv gives every figure");
+  const std::string by = o.by.empty() && !o.chart.empty() ? "month" : o.by;
+  StatsBuilder builder(*parse_stats_by(by), ctx.config(), now);
   ctx.store().each_stats_case(since, until, [&](const StatsCase& c) { builder.add(c); });
   auto groups = builder.finish();
+  if (!o.chart.empty()) {
+    if (by == "month") groups = every_month(std::move(groups), since, until, now);
+    print_chart(*find_metric(o.chart), groups, by, ctx.out());
+    return;
+  }
 
   if (o.format == "json") {
     // Printed a group at a time (grouping by customer can make tens of
@@ -127,11 +187,14 @@ void run_stats(const StatsOptions& o, Context& ctx) {
                                     {"UPDATED", false, true},
                                     {"UNNEC", false, true},
                                     {"CSAT", false, true}};
+  std::optional<Sparks> sparks;
+  if (o.by == "month" && ctx.out().stdout_is_tty()) sparks.emplace(groups, ctx.out().unicode());
   // Each group's row made when it is measured and again when it is printed.
   if (ctx.out().table(columns, [&](const Output::RowSink& sink) {
         for (const auto& g : groups) {
           auto r = row(g);
           std::vector<std::string> cells{r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9], r[11], r[12], r[13], r[14]};
+          if (sparks) sparks->add(cells, g);
           sink(cells, {});
         }
       }) == 0)
@@ -150,8 +213,16 @@ void register_stats(CLI::App& app, Context& ctx) {
   cmd->add_option("--by", o->by, "Group by month, engineer, path, trigger, severity or customer")
       ->check(CLI::IsMember({"month", "engineer", "path", "trigger", "severity", "customer"}))
       ->type_name("GROUP");
+  std::vector<std::string> charts;
+  for (const auto& m : metrics()) charts.emplace_back(m.name);
+  cmd->add_option("--chart", o->chart, "A bar chart of one figure per month (or --by group): " + metric_names())
+      ->check(CLI::IsMember(charts))
+      ->type_name("METRIC");
   add_format(cmd, o->format, {"table", "json", "csv"});
-  cmd->footer("Example:\n  esc stats --since 2026-01-01 --by month");
+  cmd->footer(
+      "On a terminal, the table by month marks each figure by its size in its column: a sparkline\n"
+      "read downwards.\n"
+      "Examples:\n  esc stats --since 2026-01-01 --by month\n  esc stats --chart rate --since 2026-01-01");
   cmd->callback([o, &ctx] { run_stats(*o, ctx); });
 }
 

@@ -40,6 +40,16 @@ std::size_t Output::width() const {
   return stdout_tty_ ? 80 : 0;  // 0: not a terminal, no limit
 }
 
+bool Output::unicode() const {
+  for (const char* name : {"LC_ALL", "LC_CTYPE", "LANG"}) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) continue;
+    const std::string s = lower(v);
+    return s.find("utf-8") != std::string::npos || s.find("utf8") != std::string::npos;
+  }
+  return false;
+}
+
 std::string Output::paint(const std::string& s, Style style) const {
   if (!color_ || style == Style::none || s.empty()) return s;
   const char* code = "";

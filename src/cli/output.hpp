@@ -27,6 +27,9 @@ class Output {
   bool stdin_is_tty() const;
   bool color() const { return color_; }
   std::size_t width() const;
+  // The locale takes UTF-8 (LC_ALL, LC_CTYPE or LANG, the first set, says
+  // UTF-8): charts may draw with block characters, else plain ASCII.
+  bool unicode() const;
 
   std::string paint(const std::string& s, Style style) const;
   Style severity_style(const std::string& severity) const;

@@ -29,6 +29,35 @@ void make_private_dir(const std::string& path) {
   }
 }
 
+namespace {
+
+// Every byte of `text` to `fd`, or the errno of the write that failed.
+int write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void write_output_file(const std::string& path, const std::string& text) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+    return write_file_atomically(path, text);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  int err = write_all(fd, text);
+  if (::close(fd) != 0 && !err) err = errno;
+  if (err) throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+}
+
 void write_file_atomically(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
   fs::path target(path);
@@ -43,15 +72,7 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     ::unlink(name.data());
     throw io_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
   };
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(errno);
-    }
-    done += static_cast<std::size_t>(n);
-  }
+  if (const int err = write_all(fd, text)) fail(err);
   if (::fsync(fd) != 0) fail(errno);
   if (::close(fd) != 0 || ::rename(name.data(), path.c_str()) != 0) {
     const int err = errno;

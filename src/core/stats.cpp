@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <ctime>
 
@@ -76,9 +77,79 @@ Durations durations(std::vector<std::int32_t> v) {
   return d;
 }
 
+namespace {
+
+// Buckets of 1/256 of a value's size: below 256 seconds a bucket a second;
+// above, 128 a doubling, each the values that share their top eight bits.
+constexpr std::size_t kBuckets = 256 + 23 * 128;
+
+std::size_t bucket_of(std::uint32_t v) {
+  if (v < 256) return v;
+  const int e = std::bit_width(v) - 8;  // v >> e is in [128, 256)
+  return 256 + static_cast<std::size_t>(e - 1) * 128 + ((v >> e) - 128);
+}
+
+// The middle of a bucket's values: what each of them counts as.
+std::int64_t bucket_value(std::size_t b) {
+  if (b < 256) return static_cast<std::int64_t>(b);
+  const std::size_t e = (b - 256) / 128 + 1, m = (b - 256) % 128 + 128;
+  return (static_cast<std::int64_t>(m) << e) + (std::int64_t{1} << (e - 1));
+}
+
+}  // namespace
+
+void DurationSample::add(std::int32_t seconds) {
+  ++n_;
+  if (exact() && values_.size() < kExact) {
+    values_.push_back(seconds);
+    return;
+  }
+  if (exact()) {
+    buckets_.assign(kBuckets, 0);
+    for (std::int32_t v : values_) count(v);
+    std::vector<std::int32_t>().swap(values_);
+  }
+  count(seconds);
+}
+
+void DurationSample::count(std::int32_t seconds) {
+  if (seconds >= 0) {
+    ++buckets_[bucket_of(static_cast<std::uint32_t>(seconds))];
+    return;
+  }
+  if (negative_.empty()) negative_.assign(kBuckets, 0);
+  // -INT32_MIN is past the last bucket: it counts in the one of INT32_MAX.
+  ++negative_[bucket_of(static_cast<std::uint32_t>(std::min<std::int64_t>(-std::int64_t{seconds}, INT32_MAX)))];
+}
+
+std::int32_t DurationSample::at_rank(std::int64_t rank) const {
+  auto clamp = [](std::int64_t v) {
+    return static_cast<std::int32_t>(std::clamp<std::int64_t>(v, INT32_MIN, INT32_MAX));
+  };
+  for (std::size_t b = negative_.size(); b-- > 0;)
+    if ((rank -= negative_[b]) < 0) return clamp(-bucket_value(b));
+  for (std::size_t b = 0; b < buckets_.size(); ++b)
+    if ((rank -= buckets_[b]) < 0) return clamp(bucket_value(b));
+  return 0;
+}
+
+Durations DurationSample::finish() {
+  if (exact()) return durations(std::move(values_));
+  // The ranks durations() reads: nearest rank for p90, the mean of the two
+  // middle values for an even count.
+  Durations d;
+  d.count = static_cast<int>(n_);
+  const auto rank = std::max<std::int64_t>(static_cast<std::int64_t>(std::ceil(0.9 * static_cast<double>(n_))), 1) - 1;
+  d.p90 = Seconds{at_rank(rank)};
+  d.median = Seconds{n_ % 2 ? at_rank(n_ / 2) : (std::int64_t{at_rank(n_ / 2 - 1)} + at_rank(n_ / 2)) / 2};
+  buckets_ = {};
+  negative_ = {};
+  return d;
+}
+
 struct StatsBuilder::Acc {
   StatsGroup g;
-  std::vector<std::int32_t> tte, tta, ttr;
+  DurationSample tte, tta, ttr;
 };
 
 StatsBuilder::StatsBuilder(StatsBy by, const Config& cfg, Time now) : by_(by), cfg_(cfg), now_(now) {}
@@ -141,10 +212,10 @@ void StatsBuilder::add(const StatsCase& c) {
     if (c.csat) ++g.csat_count, g.csat_sum += *c.csat;
     if (!first) continue;
     ++g.escalated;
-    a->tte.push_back(seconds32(first->at - c.created_at));
-    if (c.resolved_at) a->ttr.push_back(seconds32(*c.resolved_at - first->at));
+    a->tte.add(seconds32(first->at - c.created_at));
+    if (c.resolved_at) a->ttr.add(seconds32(*c.resolved_at - first->at));
     for (const auto& x : c.escalations)
-      if (x.acked_at && (path.empty() || x.path == path)) a->tta.push_back(seconds32(*x.acked_at - x.at));
+      if (x.acked_at && (path.empty() || x.path == path)) a->tta.add(seconds32(*x.acked_at - x.at));
     if (forced) ++g.forced;
     if (c.unnecessary) ++g.unnecessary;
     if (informed) ++g.updated_on_time;
@@ -157,9 +228,9 @@ std::vector<StatsGroup> StatsBuilder::finish() {
   for (auto it = groups_.begin(); it != groups_.end(); it = groups_.erase(it)) {
     Acc& a = *it->second;
     a.g.group = it->first;
-    a.g.to_escalate = durations(std::move(a.tte));
-    a.g.to_acknowledge = durations(std::move(a.tta));
-    a.g.to_resolve = durations(std::move(a.ttr));
+    a.g.to_escalate = a.tte.finish();
+    a.g.to_acknowledge = a.tta.finish();
+    a.g.to_resolve = a.ttr.finish();
     out.push_back(std::move(a.g));
   }
   if (by_ == StatsBy::severity) {
