@@ -507,6 +507,13 @@ class SyncTest(EscTest):
         self.assertEqual(sorted(e["source"] for e in self.entries(cid, "reply")), ["github acme/support#1",
                                                                                   "jira ESC-1"])
         self.assertEqual(self.sync(0, "--quiet").err, "")
+        # A ticket deleted there: said, left for the next run, the rest still read.
+        with jira.lock:
+            del jira.issues["ESC-1"]
+        gh.comment(1, "octocat", "Still there?", created="2026-11-20T12:00:00Z")
+        r = self.sync(75)
+        self.assertIn(f"esc: #{cid} eng-jira: ESC-1 not found at Jira (HTTP 404)", r.err)
+        self.assertIn(f"#{cid} engineering (github acme/support#1): 1 reply.", r.err)
 
     def test_refused_token_is_one_line_naming_the_channel_never_the_token(self):
         jira, gh = self.jira(), self.github()
