@@ -25,9 +25,9 @@ void Store::insert_case(Case& c) {
         "uuid, title, customer, severity, status, ref, triggers, tags, engineer, engineer_email, created_at, "
         "updated_at, resolved_at, csat, unnecessary, snoozed_until, snooze_reason";
     const bool keep_id = c.id > 0;
-    auto q = impl_->c().prepare(fmt::format("INSERT INTO cases ({}{}) VALUES ({}?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                                            "RETURNING id",
-                                            keep_id ? "id, " : "", columns, keep_id ? "?," : ""));
+    auto q =
+        impl_->c().prepare(fmt::format("INSERT INTO cases ({}{}) VALUES ({}?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?){}",
+                                       keep_id ? "id, " : "", columns, keep_id ? "?," : "", impl_->returning_id()));
     int i = 1;
     if (keep_id) q->bind(i++, c.id);
     q->bind(i++, c.uuid);
@@ -48,16 +48,16 @@ void Store::insert_case(Case& c) {
     q->bind(i++, opt_seconds(c.snoozed_until));
     q->bind(i++, c.snooze_reason);
     try {
-      q->step();
+      c.id = impl_->inserted_id(*q);
     } catch (const db::Failure& f) {
       refuse_taken_ref(f, c);
       throw;
     }
-    c.id = q->integer(0);
+    // SQLite's full-text index (schema 7); PostgreSQL's is a generated column.
+    if (!impl_->pg) impl_->cq("INSERT INTO case_fts (rowid, title) VALUES (?, ?)", c.id, c.title)->run();
     // A number given here must not be handed out again by the sequence.
     if (keep_id && impl_->pg)
-      impl_->c().exec(
-          "SELECT setval(pg_get_serial_sequence('cases', 'id'), greatest((SELECT max(id) FROM cases), 1))");
+      impl_->c().exec("SELECT setval(pg_get_serial_sequence('cases', 'id'), greatest((SELECT max(id) FROM cases), 1))");
   });
 }
 
@@ -149,8 +149,8 @@ std::vector<CaseId> Store::list_ids(Which which, int limit) {
                       limit > 0 ? std::int64_t{limit} : INT64_MAX);
     std::vector<CaseId> out;
     while (q->step())
-      out.push_back({q->integer(0), q->text(1), q->text(2), q->text(3),
-                     parse_status(q->text(4)).value_or(Status::open)});
+      out.push_back(
+          {q->integer(0), q->text(1), q->text(2), q->text(3), parse_status(q->text(4)).value_or(Status::open)});
     return out;
   });
 }

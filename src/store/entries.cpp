@@ -10,20 +10,22 @@ using rows::opt_text;
 void Store::insert_entry(Entry& e) {
   guarded("adding an entry", [&] {
     auto q = impl_->cq(
-        "INSERT INTO entries (uuid, case_id, kind, text, state, at, author, source, remote_id, struck_at, struck_by, "
-        "struck_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        std::string("INSERT INTO entries (uuid, case_id, kind, text, state, at, author, source, remote_id, struck_at, "
+                    "struck_by, struck_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)") +
+            impl_->returning_id(),
         e.uuid, e.case_id, to_string(e.kind), e.text, e.state, to_unix(e.at), e.author, e.source, opt_text(e.remote_id),
         opt_seconds(e.struck_at), e.struck_by, e.struck_reason);
-    q->step();
-    e.id = q->integer(0);
+    e.id = impl_->inserted_id(*q);
+    // SQLite's full-text index (schema 7); PostgreSQL's is a generated column.
+    if (!impl_->pg) impl_->cq("INSERT INTO entry_fts (rowid, text) VALUES (?, ?)", e.id, e.text)->run();
   });
 }
 
 std::vector<Entry> Store::entries(std::int64_t case_id) {
   return guarded("reading entries", [&] {
-    auto q = impl_->q(
-        fmt::format("SELECT {} FROM entries e WHERE e.case_id = ? ORDER BY e.at, e.id", rows::entry_columns()),
-        case_id);
+    auto q =
+        impl_->q(fmt::format("SELECT {} FROM entries e WHERE e.case_id = ? ORDER BY e.at, e.id", rows::entry_columns()),
+                 case_id);
     std::vector<Entry> out;
     while (q->step()) out.push_back(rows::read_entry(*q));
     return out;

@@ -11,11 +11,11 @@ void Store::insert_escalation(Escalation& x) {
   guarded("recording the escalation", [&] {
     auto q = impl_->cq(
         "INSERT INTO escalations (uuid, case_id, level, path, at, sent_by, forced, force_reason, again_reason, note, "
-        "subject, snapshot, acked_at, acked_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        "subject, snapshot, acked_at, acked_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)" +
+            std::string(impl_->returning_id()),
         x.uuid, x.case_id, x.level, x.path, to_unix(x.at), x.sent_by, x.forced, x.force_reason, x.again_reason, x.note,
         x.subject, x.snapshot, opt_seconds(x.acked_at), x.acked_by);
-    q->step();
-    x.id = q->integer(0);
+    x.id = impl_->inserted_id(*q);
   });
 }
 
@@ -32,8 +32,8 @@ std::vector<Escalation> Store::escalations(std::int64_t case_id) {
 
 std::optional<Escalation> Store::get_escalation(std::int64_t id) {
   return guarded("reading an escalation", [&]() -> std::optional<Escalation> {
-    auto q = impl_->q(fmt::format("SELECT {} FROM escalations x WHERE x.id = ?", rows::escalation_columns("x", true)),
-                      id);
+    auto q =
+        impl_->q(fmt::format("SELECT {} FROM escalations x WHERE x.id = ?", rows::escalation_columns("x", true)), id);
     if (q->step()) return rows::read_escalation(*q);
     return std::nullopt;
   });
@@ -41,7 +41,8 @@ std::optional<Escalation> Store::get_escalation(std::int64_t id) {
 
 void Store::update_escalation(const Escalation& x) {
   guarded("changing an escalation", [&] {
-    impl_->q("UPDATE escalations SET acked_at = ?, acked_by = ? WHERE id = ?", opt_seconds(x.acked_at), x.acked_by, x.id)
+    impl_
+        ->q("UPDATE escalations SET acked_at = ?, acked_by = ? WHERE id = ?", opt_seconds(x.acked_at), x.acked_by, x.id)
         ->run();
   });
 }
@@ -51,20 +52,21 @@ void Store::insert_delivery(Delivery& d) {
     auto q = impl_->cq(
         "INSERT INTO deliveries (escalation_id, channel, key, status, attempts, last_error, created_at, "
         "next_attempt_at, delivered_at, remote_key, remote_url, sync_cursor, imported) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)" +
+            std::string(impl_->returning_id()),
         d.escalation_id, d.channel, d.key, to_string(d.status), d.attempts, d.last_error, to_unix(d.created_at),
         opt_seconds(d.next_attempt_at), opt_seconds(d.delivered_at), d.remote_key, d.remote_url, d.sync_cursor,
         d.imported);
-    q->step();
-    d.id = q->integer(0);
+    d.id = impl_->inserted_id(*q);
   });
 }
 
 namespace {
 std::vector<Delivery> query_deliveries(Store::Impl& s, const std::string& where, std::optional<std::int64_t> arg) {
-  auto q = s.c().prepare(fmt::format("SELECT {} FROM deliveries d JOIN escalations x ON x.id = d.escalation_id "
-                                     "WHERE {} ORDER BY d.id",
-                                     rows::delivery_columns(), where));
+  auto q =
+      s.c().prepare(fmt::format("SELECT {} FROM deliveries d JOIN escalations x ON x.id = d.escalation_id "
+                                "WHERE {} ORDER BY d.id",
+                                rows::delivery_columns(), where));
   if (arg) q->bind(1, *arg);
   std::vector<Delivery> out;
   while (q->step()) out.push_back(rows::read_delivery(*q));
@@ -99,8 +101,7 @@ std::vector<Delivery> Store::delivered_open() {
   });
 }
 
-bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_seconds,
-                           const std::string& take_over) {
+bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_seconds, const std::string& take_over) {
   // One statement decides: two processes, on one machine or two, cannot
   // both see the row unclaimed, so at most one holds it. A claim whose
   // lease ran out (its holder died or stopped) can be taken over.

@@ -62,6 +62,19 @@ struct Store::Impl {
     s->with(values...);
     return Cached(*s);
   }
+  // For an INSERT: what makes it give the new row's id, and that id once
+  // `insert` (so made) has run. SQLite's run without RETURNING, which SQLite
+  // carries out as a trigger: a statement with a trigger writes in a
+  // savepoint, and at each savepoint FTS5 writes its pending index out
+  // (schema 7).
+  const char* returning_id() const { return pg ? " RETURNING id" : ""; }
+  std::int64_t inserted_id(db::Statement& insert) {
+    insert.step();
+    if (pg) return insert.integer(0);
+    auto q = cq("SELECT last_insert_rowid()");
+    q->step();
+    return q->integer(0);
+  }
 };
 
 // Turns an engine's failure into what esc tells the user, naming what it
