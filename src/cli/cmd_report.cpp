@@ -32,6 +32,8 @@ void run_report(const ReportOptions& o, Context& ctx) {
   std::optional<Time> since, until;
   if (!o.since.empty()) since = parse_at(o.since, now, "--since");
   if (!o.until.empty()) until = parse_at(o.until, now, "--until");
+  if (since && until && *until <= *since)
+    throw usage_error(fmt::format("--until {} is not after --since {}: the period is empty", o.until, o.since));
   auto& store = ctx.store();
   ReportBuilder builder(*parse_stats_by(o.by), ctx.config(), now);
   store.each_stats_case(since, until, [&](const StatsCase& c) { builder.add(c); });

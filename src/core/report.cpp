@@ -266,7 +266,7 @@ std::string svg_chart(const ChartSpec& spec, const std::vector<StatsGroup>& grou
     out += fmt::format("<g class=\"bars\" data-series=\"{}\">", html_escape(spec.series_names[s]));
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const auto v = m.value(groups[i]);
-      const double h = v ? std::min(*v / axis.top, 1.0) * (kBottom - kTop) : 0;
+      const double h = v ? std::clamp(*v / axis.top, 0.0, 1.0) * (kBottom - kTop) : 0;  // none below the axis
       const double x = kLeft + slot * static_cast<double>(i) + (slot - bar * static_cast<double>(k)) / 2 +
                        bar * static_cast<double>(s);
       out += fmt::format(

@@ -82,6 +82,7 @@ namespace {
 // Buckets of 1/256 of a value's size: below 256 seconds a bucket a second;
 // above, 128 a doubling, each the values that share their top eight bits.
 constexpr std::size_t kBuckets = 256 + 23 * 128;
+static_assert(kBuckets == DurationSample::kExact);
 
 std::size_t bucket_of(std::uint32_t v) {
   if (v < 256) return v;
@@ -101,6 +102,8 @@ std::int64_t bucket_value(std::size_t b) {
 void DurationSample::add(std::int32_t seconds) {
   ++n_;
   if (exact() && values_.size() < kExact) {
+    if (values_.size() == values_.capacity())  // grown as usual, but never past kExact
+      values_.reserve(std::min(kExact, std::max<std::size_t>(16, 2 * values_.size())));
     values_.push_back(seconds);
     return;
   }

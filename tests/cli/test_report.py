@@ -381,6 +381,8 @@ class Report(ReportTest):
         r = self.fails(64, "report", "--by", "weather", "-o", path)
         self.assertEqual(len(r.err.splitlines()), 2, r)  # the error and its hint
         self.fails(64, "report", "--until", "2026-13-01", "-o", path)
+        r = self.fails(64, "report", "--since", "2026-10-01", "--until", "2026-09-01", "-o", path)
+        self.assertEqual(r.err, "esc: error: --until 2026-09-01 is not after --since 2026-10-01: the period is empty\n")
 
     def test_reads_never_create_a_log(self):
         path = os.path.join(self.home, "r.html")

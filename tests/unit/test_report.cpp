@@ -339,7 +339,7 @@ TEST_CASE("the report: every chart, the tops, the lists; an empty period says so
   CHECK(empty.find("<svg") == std::string::npos);
 }
 
-TEST_CASE("durations of any number of cases in bounded memory: exact up to 4096, then within 0.4%") {
+TEST_CASE("durations of any number of cases in bounded memory: exact up to 3200, then within 0.4%") {
   auto sample = [](const std::vector<std::int32_t>& v) {
     DurationSample s;
     for (auto x : v) s.add(x);
