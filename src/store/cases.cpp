@@ -25,9 +25,8 @@ void Store::insert_case(Case& c) {
         "uuid, title, customer, severity, status, ref, triggers, tags, engineer, engineer_email, created_at, "
         "updated_at, resolved_at, csat, unnecessary, snoozed_until, snooze_reason";
     const bool keep_id = c.id > 0;
-    auto q =
-        impl_->c().prepare(fmt::format("INSERT INTO cases ({}{}) VALUES ({}?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?){}",
-                                       keep_id ? "id, " : "", columns, keep_id ? "?," : "", impl_->returning_id()));
+    auto q = impl_->cq(fmt::format("INSERT INTO cases ({}{}) VALUES ({}?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?){}",
+                                   keep_id ? "id, " : "", columns, keep_id ? "?," : "", impl_->returning_id()));
     int i = 1;
     if (keep_id) q->bind(i++, c.id);
     q->bind(i++, c.uuid);
@@ -81,7 +80,8 @@ void Store::update_case(const Case& c) {
 
 namespace {
 std::optional<Case> one_case(Store::Impl& s, const char* where, const auto& value) {
-  auto q = s.q(fmt::format("SELECT {} FROM cases c WHERE {}", rows::case_columns(), where), value);
+  // Prepared once: an import looks each case up this way.
+  auto q = s.cq(fmt::format("SELECT {} FROM cases c WHERE {}", rows::case_columns(), where), value);
   if (q->step()) return rows::read_case(*q);
   return std::nullopt;
 }
