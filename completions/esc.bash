@@ -56,7 +56,9 @@ _esc() {
             --status) values=(open escalated resolved all active) ;;
             --to) [[ ${cmd[0]} == send ]] || { _esc_files; return; }
                 _esc_values paths ;;
-            --by) [[ ${cmd[0]} == stats ]] && values=(month engineer path trigger severity customer) ;;
+            --by) [[ ${cmd[0]} == stats ]] && values=(month engineer path trigger severity customer)
+                [[ ${cmd[0]} == report ]] && values=(month engineer path trigger severity) ;;
+            --chart) values=(cases escalations resolved rate tte tte-p90 tta tta-p90 ttr ttr-p90 forced unnecessary updates csat) ;;
             --format)
                 # "Output format: table, json, csv" in the flag's description.
                 local -a lines

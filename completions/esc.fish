@@ -85,6 +85,9 @@ function __esc_complete
                 end
             case --by
                 test "$cmd[1]" = stats; and printf '%s\n' $pre{month,engineer,path,trigger,severity,customer}
+                test "$cmd[1]" = report; and printf '%s\n' $pre{month,engineer,path,trigger,severity}
+            case --chart
+                printf '%s\n' $pre{cases,escalations,resolved,rate,tte,tte-p90,tta,tta-p90,ttr,ttr-p90,forced,unnecessary,updates,csat}
             case --format
                 # "Output format: table, json, csv" in the flag's description.
                 $esc __complete flags $cmd 2>/dev/null | string match -r -- '^--format\t.*' \

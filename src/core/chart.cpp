@@ -218,8 +218,11 @@ std::vector<std::string> bar_chart(const std::vector<std::string>& labels,
     if (values[i]) max = std::max(max, *values[i]);
   }
   label_w = std::min(label_w, std::max<std::size_t>(8, width / 3));
-  const std::size_t used = label_w + text_w + 4;
-  const std::size_t cells = width > used + 10 ? width - used : 10;
+  // Labels give way (down to 3 columns) before a bar gets fewer than 10.
+  std::size_t used = label_w + text_w + 4;
+  if (used + 10 > width && label_w > 3) label_w -= std::min(label_w - 3, used + 10 - width);
+  used = label_w + text_w + 4;
+  const std::size_t cells = width >= used + 10 ? width - used : 10;
   std::vector<std::string> out;
   for (std::size_t i = 0; i < labels.size(); ++i) {
     std::string line = pad(truncate_to_width(labels[i], label_w), label_w, false) + "  ";

@@ -142,6 +142,12 @@ TEST_CASE("sparks and terminal bars") {
   const auto ascii = bar_chart({"a", "b"}, {1.0, 4.0}, {"1", "4"}, 40, false);
   CHECK(ascii[1] == "b  " + std::string(34, '#') + "  4");
   CHECK(ascii[0] == "a  " + std::string(9, '#') + std::string(25, ' ') + "  1");
+  // Narrow: the labels give way to the bars' ten columns.
+  const auto narrow =
+      bar_chart({"unresolved-after-intervention", "(none)"}, {49260.0, std::nullopt}, {"13h 41m", "n/a"}, 30, true);
+  CHECK(display_width(narrow[0]) == 30);
+  CHECK(narrow[0].starts_with("unresolv…  ██████████  13h 41m"));
+  CHECK(narrow[1] == "(none)     " + std::string(10, ' ') + "      n/a");
   // A value above zero always shows.
   CHECK(bar_chart({"a", "b"}, {1.0, 1000.0}, {"1", "1000"}, 40, true)[0].find("▏") != std::string::npos);
 }
