@@ -372,6 +372,18 @@ CREATE INDEX deliveries_open ON deliveries(next_attempt_at) WHERE status IN ('pe
 DROP TRIGGER entries_fts_insert;
 DROP TRIGGER cases_fts_insert;
 )sql",
+
+    // 8: indexes that hold what `due` and `stats` read. `due` reads the
+    // unresolved cases in id order (through cases_active it sorted them,
+    // and without it read every case); `stats` reads every escalation's
+    // level, times and path, and from the table an escalation's acked_at
+    // lies past its snapshot, in overflow pages. The new index starts with
+    // case_id, so it serves what escalations_case did.
+    R"sql(
+CREATE INDEX cases_unresolved ON cases(id) WHERE status <> 'resolved';
+CREATE INDEX escalations_stats ON escalations(case_id, level, at, id, path, acked_at, forced);
+DROP INDEX escalations_case;
+)sql",
 };
 
 }  // namespace
