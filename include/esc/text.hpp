@@ -8,6 +8,9 @@ namespace esc {
 
 bool is_valid_utf8(std::string_view s);
 
+// Appends the code point `cp` to `out` as UTF-8.
+void append_utf8(std::string& out, char32_t cp);
+
 // True when `s` holds a C0/C1 control character or DEL other than those in
 // `allowed` (e.g. "\n\t" for multi-line text).
 bool has_control_chars(std::string_view s, std::string_view allowed = {});

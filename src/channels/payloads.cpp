@@ -581,11 +581,11 @@ Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::str
             [&](const Summary& t, std::size_t cap) {
               json sections_json = json::object();
               for (const auto& sec : sections(t, cap)) {
-                std::string t;
+                std::string text;
                 for (const auto& l : sec.lines)
-                  t += (l.label.empty() ? "" : "[" + l.label + "] ") + (l.at ? format_utc(*l.at) + ": " : "") + l.text +
-                       "\n";
-                sections_json[sec.title] = t;
+                  text += (l.label.empty() ? "" : "[" + l.label + "] ") + (l.at ? format_utc(*l.at) + ": " : "") +
+                          l.text + "\n";
+                sections_json[sec.title] = text;
               }
               json details{{"case", t.c.id}, {"customer", t.c.customer}, {"ref", t.c.ref}, {"sections", sections_json}};
               return dumped({{"routing_key", "{routing_key}"},

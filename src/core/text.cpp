@@ -58,6 +58,8 @@ int cp_width(char32_t cp) {
   return w < 0 ? 1 : w;
 }
 
+}  // namespace
+
 void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -75,8 +77,6 @@ void append_utf8(std::string& out, char32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3f));
   }
 }
-
-}  // namespace
 
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
