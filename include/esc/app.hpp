@@ -55,7 +55,7 @@ struct SendPlan {
 SendPlan plan_send(Store& store, const Config& cfg, const SendRequest& r, Time now);
 
 struct Sent {
-  Escalation x;                          // the escalation delivered (new, or the one re-delivered)
+  Escalation x;  // the escalation delivered (new, or the one re-delivered)
   bool new_level = false;
   std::vector<std::int64_t> deliveries;  // queued, in channel order
 };

@@ -58,9 +58,9 @@ struct InboxItem {
 // What one line of an import did (Store::merge_record).
 struct MergeResult {
   enum class Outcome { added, merged, unchanged } outcome = Outcome::unchanged;
-  std::int64_t file_id = 0, id = 0;  // the case's number in the file, and here
-  std::string ref_conflict;          // the ref it could not keep: another case here has it
-  std::int64_t ref_owner = 0;        // that case
+  std::int64_t file_id = 0, id = 0;                  // the case's number in the file, and here
+  std::string ref_conflict;                          // the ref it could not keep: another case here has it
+  std::int64_t ref_owner = 0;                        // that case
   int entries = 0, escalations = 0, deliveries = 0;  // rows added
 };
 
@@ -143,8 +143,7 @@ class Store {
   // database's clock, with a token only the claimer knows; false when it is
   // delivered or dropped, or another claim has not run out (unless that
   // claim's token is `take_over`: its holder is known to be dead).
-  bool claim_delivery(std::int64_t id, const std::string& token, int lease_seconds,
-                      const std::string& take_over = {});
+  bool claim_delivery(std::int64_t id, const std::string& token, int lease_seconds, const std::string& take_over = {});
   // The token of the claim on a delivery, if any.
   std::string claim_of(std::int64_t id);
   // Records an attempt's outcome (status, attempts, error, times, ticket),

@@ -32,10 +32,11 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   app->fallthrough();
   app->require_subcommand(1);
   app->footer("Run `esc help COMMAND` (or `esc COMMAND --help`) for a command's options, `man esc` for the manual.");
-  for (auto reg : {register_new, register_list, register_show, register_log, register_edit, register_corrections,
-                   register_search, register_check, register_summary, register_send, register_outbox, register_ack,
-                   register_sync, register_due, register_team, register_resolve, register_review, register_stats,
-                   register_report, register_exchange, register_init, register_config, register_completions})
+  for (auto reg : {register_new,         register_list,   register_show,       register_log,     register_edit,
+                   register_corrections, register_search, register_check,      register_summary, register_send,
+                   register_outbox,      register_ack,    register_sync,       register_due,     register_team,
+                   register_resolve,     register_review, register_stats,      register_report,  register_exchange,
+                   register_init,        register_config, register_completions})
     reg(*app, ctx);
 
   // `esc help [COMMAND...]`: the same as --help, for those who type it.
@@ -112,7 +113,8 @@ const CLI::App* parsed_command(const CLI::App& root) {
 
 std::string command_path(const CLI::App* app, const CLI::App& root) {
   std::string path;
-  for (const CLI::App* a = app; a && a != &root; a = a->get_parent()) path = a->get_name() + (path.empty() ? "" : " " + path);
+  for (const CLI::App* a = app; a && a != &root; a = a->get_parent())
+    path = a->get_name() + (path.empty() ? "" : " " + path);
   return path;
 }
 
@@ -134,7 +136,8 @@ std::string first_left_over(const CLI::App* app) {
 int parse_failure(const CLI::ParseError& e, const CLI::App& root, int argc, char** argv) {
   const CLI::App* where = parsed_command(root);
   const std::string name = command_path(where, root);
-  std::string hint = where == &root ? "run `esc help` for the commands" : fmt::format("run `esc help {}` for its options", name);
+  std::string hint =
+      where == &root ? "run `esc help` for the commands" : fmt::format("run `esc help {}` for its options", name);
   std::string msg = e.what();
   if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e)) {
     (void)extras;
@@ -195,7 +198,8 @@ int parse_failure(const CLI::ParseError& e, const CLI::App& root, int argc, char
         continue;
       }
       bool known = false;
-      for (const auto* sub : root.get_subcommands([](const CLI::App*) { return true; })) known = known || sub->check_name(a);
+      for (const auto* sub : root.get_subcommands([](const CLI::App*) { return true; }))
+        known = known || sub->check_name(a);
       if (!known) {
         msg = fmt::format("unknown command \"{}\"", a);
         if (auto s = closest(a, command_names(root)); !s.empty()) hint = fmt::format("did you mean `esc {}`?", s);

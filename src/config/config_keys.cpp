@@ -19,7 +19,7 @@ namespace esc {
 
 namespace config_detail {
 
-const std::vector<std::string> kChannelTypes{"stdout", "file",      "command", "smtp",
+const std::vector<std::string> kChannelTypes{"stdout",  "file",      "command", "smtp",
                                              "webhook", "pagerduty", "jira",    "github"};
 const std::vector<std::string> kDocumentFormats{"text", "markdown", "json"};
 const std::vector<std::string> kWebhookFormats{"slack", "teams", "mattermost", "discord", "generic"};
@@ -121,26 +121,46 @@ const std::vector<ChecklistItem>& default_checklist() {
   // The question is what `esc check` shows; the prompt asks for the
   // content, so that the walk records facts rather than a "yes".
   static const std::vector<ChecklistItem> items{
-      {"reason", "Why does this need escalating?",
-       "Why does this need escalating? Give the number or name of a trigger below.", {"trigger"}, true},
-      {"facts", "Do you have all the facts?",
+      {"reason",
+       "Why does this need escalating?",
+       "Why does this need escalating? Give the number or name of a trigger below.",
+       {"trigger"},
+       true},
+      {"facts",
+       "Do you have all the facts?",
        "What facts and diagnostic results do you have? One per line, an empty line to finish.",
-       {"fact", "diagnostic"}, true},
-      {"steps", "What have you already tried?",
-       "What have you already tried, and what happened? One step per line, an empty line to finish.", {"step"},
+       {"fact", "diagnostic"},
        true},
-      {"hypothesis", "What do you think is wrong? (a suggestion, not a diagnosis)",
-       "What do you think is wrong? It is recorded as unconfirmed: a suggestion, not a diagnosis.", {"hypothesis"},
+      {"steps",
+       "What have you already tried?",
+       "What have you already tried, and what happened? One step per line, an empty line to finish.",
+       {"step"},
        true},
-      {"client-told", "Has the client been told why, what happens next, and when to expect news?",
+      {"hypothesis",
+       "What do you think is wrong? (a suggestion, not a diagnosis)",
+       "What do you think is wrong? It is recorded as unconfirmed: a suggestion, not a diagnosis.",
+       {"hypothesis"},
+       true},
+      {"client-told",
+       "Has the client been told why, what happens next, and when to expect news?",
        "What did you tell the client: why it is escalated, what happens next, and when they will hear from you?",
-       {"notice"}, true},
-      {"outcome", "What do you want from the next level?",
-       "What do you want from the next level (a fix, a workaround, an answer by a time)?", {"outcome"}, false},
-      {"impact", "What does it cost the client, and the business?",
-       "What does it cost the client and the business (users affected, money, deadlines)?", {"impact"}, false},
-      {"heads-up", "Will this surprise the next level, or were they forewarned?",
-       "Who at the next level was forewarned, and how?", {"heads-up"}, false},
+       {"notice"},
+       true},
+      {"outcome",
+       "What do you want from the next level?",
+       "What do you want from the next level (a fix, a workaround, an answer by a time)?",
+       {"outcome"},
+       false},
+      {"impact",
+       "What does it cost the client, and the business?",
+       "What does it cost the client and the business (users affected, money, deadlines)?",
+       {"impact"},
+       false},
+      {"heads-up",
+       "Will this surprise the next level, or were they forewarned?",
+       "Who at the next level was forewarned, and how?",
+       {"heads-up"},
+       false},
   };
   return items;
 }

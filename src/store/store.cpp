@@ -170,9 +170,8 @@ Store Store::open(const std::string& location, const Options& options) {
       throw not_found(fmt::format("no case log at {}", location),
                       "`esc new` or `esc init` creates one; check --db, $ESC_DB and database.path");
   }
-  impl->db = guarded("opening the case log", [&] {
-    return db::open_sqlite(location, options.create, options.busy_timeout_ms);
-  });
+  impl->db = guarded("opening the case log",
+                     [&] { return db::open_sqlite(location, options.create, options.busy_timeout_ms); });
   migrate_sqlite(*impl->db, location);
   return Store(std::move(impl));
 }

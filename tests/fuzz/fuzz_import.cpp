@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -51,13 +51,16 @@ std::string export_all(esc::Store& store, Counts& n) {
 esc::Store fresh_log(const char* name) {
   namespace fs = std::filesystem;
   static const fs::path dir = [] {
-    fs::path d = fs::path(fs::exists("/dev/shm") ? "/dev/shm" : "/tmp") / ("esc-fuzz-import-" + std::to_string(::getpid()));
+    fs::path d =
+        fs::path(fs::exists("/dev/shm") ? "/dev/shm" : "/tmp") / ("esc-fuzz-import-" + std::to_string(::getpid()));
     fs::create_directories(d);
     { auto s = esc::Store::open((d / "template.db").string(), esc::Store::Options{true}); }
     for (const char* side : {"-wal", "-shm"}) fs::remove(d / (std::string("template.db") + side));
     std::atexit([] {
       std::error_code ec;
-      fs::remove_all(fs::path(fs::exists("/dev/shm") ? "/dev/shm" : "/tmp") / ("esc-fuzz-import-" + std::to_string(::getpid())), ec);
+      fs::remove_all(
+          fs::path(fs::exists("/dev/shm") ? "/dev/shm" : "/tmp") / ("esc-fuzz-import-" + std::to_string(::getpid())),
+          ec);
     });
     return d;
   }();

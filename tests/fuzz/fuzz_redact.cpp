@@ -178,7 +178,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_cards(pattern);
 
   if (pattern.empty() || !esc::pattern_problem(pattern).empty()) return 0;  // the config refuses it
-  if (!esc::is_valid_utf8(replace)) return 0;                              // a TOML string is UTF-8
+  if (!esc::is_valid_utf8(replace)) return 0;                               // a TOML string is UTF-8
   (void)esc::pattern_backtracks(pattern);
 
   esc::Config cfg = esc::default_config();

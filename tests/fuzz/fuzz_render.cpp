@@ -145,7 +145,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<esc::Entry> entries;
   while (in.remaining_bytes() > 0 && entries.size() < 20) {
     esc::Entry e;
-    e.kind = static_cast<esc::EntryKind>(in.ConsumeIntegralInRange(0, static_cast<int>(esc::EntryKind::resolved_upstream)));
+    e.kind =
+        static_cast<esc::EntryKind>(in.ConsumeIntegralInRange(0, static_cast<int>(esc::EntryKind::resolved_upstream)));
     e.text = text(in, 500);
     e.author = in.ConsumeBool() ? c.engineer : text(in, 20);
     if (e.kind == esc::EntryKind::hypothesis) {

@@ -75,9 +75,9 @@ struct Texts {
 };
 
 // The kinds that fill a section each, in the sections' order.
-const esc::EntryKind kSectionKinds[] = {esc::EntryKind::impact,     esc::EntryKind::outcome,  esc::EntryKind::fact,
-                                        esc::EntryKind::step,       esc::EntryKind::notice,   esc::EntryKind::hypothesis,
-                                        esc::EntryKind::heads_up,   esc::EntryKind::reply,    esc::EntryKind::note};
+const esc::EntryKind kSectionKinds[] = {esc::EntryKind::impact,   esc::EntryKind::outcome, esc::EntryKind::fact,
+                                        esc::EntryKind::step,     esc::EntryKind::notice,  esc::EntryKind::hypothesis,
+                                        esc::EntryKind::heads_up, esc::EntryKind::reply,   esc::EntryKind::note};
 
 std::string shown(const esc::ChannelConfig& ch, const esc::Payload& p, const nlohmann::json* j) {
   if (j) {
@@ -91,8 +91,6 @@ std::string shown(const esc::ChannelConfig& ch, const esc::Payload& p, const nlo
   }
   return p.body;
 }
-
-
 
 void check_limits(const esc::ChannelConfig& ch, const esc::Payload& p, const nlohmann::json* j) {
   const std::string what = ch.type + "/" + ch.format;
@@ -174,7 +172,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   c.engineer_email = "dana@example.com";
   c.status = esc::Status::escalated;
   c.triggers = {"sla-breach", "time-sensitive"};
-  for (int i = in.ConsumeIntegralInRange(1, 3); i > 0; --i) c.tags.push_back(t.make(std::min<std::size_t>(header, 100)));
+  for (int i = in.ConsumeIntegralInRange(1, 3); i > 0; --i)
+    c.tags.push_back(t.make(std::min<std::size_t>(header, 100)));
   c.created_at = kT0;
   c.updated_at = kT0;
 
@@ -195,10 +194,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   entries.reserve(count + std::size(kSectionKinds));
   for (std::size_t i = 0; i < count + std::size(kSectionKinds); ++i) {
     esc::Entry e;
-    e.kind = i < std::size(kSectionKinds)
-                 ? kSectionKinds[i]
-                 : static_cast<esc::EntryKind>(
-                       in.ConsumeIntegralInRange(0, static_cast<int>(esc::EntryKind::resolved_upstream)));
+    e.kind = i < std::size(kSectionKinds) ? kSectionKinds[i]
+                                          : static_cast<esc::EntryKind>(in.ConsumeIntegralInRange(
+                                                0, static_cast<int>(esc::EntryKind::resolved_upstream)));
     e.text = t.make(longest);
     e.author = in.ConsumeBool() ? c.engineer : "lee";
     if (e.kind == esc::EntryKind::hypothesis) e.state = in.ConsumeBool() ? "unconfirmed" : "confirmed";
