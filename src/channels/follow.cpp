@@ -202,16 +202,20 @@ void fail(FollowResult& out, const Got& g, const std::string& where) {
   }
 }
 
+// A tracker's answer when its credentials are missing: nothing was read.
+FollowResult refused(const std::string& why) {
+  FollowResult out;
+  out.failure = Failure::refused;
+  out.error = why;
+  return out;
+}
+
 // ---- Jira --------------------------------------------------------------------
 
 FollowResult follow_jira(const ChannelConfig& ch, const std::vector<Delivery>& ds) {
   FollowResult out;
   TrackerAuth auth = detail::tracker_auth(ch);
-  if (!auth.problem.empty()) {
-    out.failure = Failure::refused;
-    out.error = auth.problem;
-    return out;
-  }
+  if (!auth.problem.empty()) return refused(auth.problem);
   Reader reader(ch, auth, "Jira", detail::secret_place(ch.token));
   const std::string base = detail::tracker_base(ch);
   for (const auto& d : ds) {
@@ -319,11 +323,7 @@ std::string next_link(const HttpResponse& r) {
 FollowResult follow_github(const ChannelConfig& ch, const std::vector<Delivery>& ds) {
   FollowResult out;
   TrackerAuth auth = detail::tracker_auth(ch);
-  if (!auth.problem.empty()) {
-    out.failure = Failure::refused;
-    out.error = auth.problem;
-    return out;
-  }
+  if (!auth.problem.empty()) return refused(auth.problem);
   Reader reader(ch, auth, "GitHub", detail::secret_place(ch.token));
   const std::string base = detail::tracker_base(ch);
   for (const auto& d : ds) {
