@@ -6,6 +6,7 @@ import os
 import pty
 import select
 import subprocess
+import termios
 import time
 
 from esctest import EscTest, ESC, main
@@ -46,11 +47,17 @@ class PtySession:
     def send(self, line):
         os.write(self.fd, line.encode() + b"\r")
 
-    def eof(self):
-        # Ctrl-D is end of input only once the line editor has the terminal:
-        # typed earlier, the terminal's own line discipline would take it.
-        # The editor's prompt is the sign that it has.
+    def eof(self, timeout=20):
+        # Ctrl-D is end of input only once the line editor has the terminal
+        # in raw mode: typed earlier, the terminal's own line discipline takes
+        # it. The editor shows its prompt before it switches the mode, so wait
+        # for the prompt and then for the mode itself.
         self.read_until_any(["> ", "+ "])
+        deadline = time.time() + timeout
+        while termios.tcgetattr(self.fd)[3] & termios.ICANON:
+            if time.time() > deadline:
+                raise AssertionError("the line editor never took the terminal")
+            time.sleep(0.01)
         os.write(self.fd, b"\x04")
 
     def wait(self, timeout=30):
