@@ -149,12 +149,20 @@ bool config_path_explicit(const std::string& flag);
 // elsewhere).
 Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem>& problems);
 
-// Loads the effective config: defaults when no file exists (unless it was
-// named explicitly: 66); throws a config Error (78) on the first problem.
+// The config file as read, once: what could be read and its problems
+// (warnings dropped). Defaults when no file exists, unless it was named
+// explicitly (66).
+struct LoadedConfig {
+  Config config;
+  std::vector<ConfigProblem> problems;
+};
+LoadedConfig read_config(const std::string& flag);
+
+// The config to run with: throws a config Error (78) on the first problem.
 // With `tolerate_channels`, problems confined to channels are returned in
 // `warnings` and those channels left out instead.
-Config load_config(const std::string& flag, bool tolerate_channels = false,
-                   std::vector<ConfigProblem>* warnings = nullptr);
+Config usable_config(const LoadedConfig& loaded, bool tolerate_channels = false,
+                     std::vector<ConfigProblem>* warnings = nullptr);
 
 // What `esc config check` adds to parsing: each secret a channel names must
 // be there (a set variable, a readable file that only its owner can read).

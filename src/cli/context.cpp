@@ -9,10 +9,15 @@
 
 namespace esc::cli {
 
+const LoadedConfig& Context::loaded_config() {
+  if (!loaded_) loaded_ = read_config(opts.config);
+  return *loaded_;
+}
+
 const Config& Context::config() {
   if (!config_) {
     std::vector<ConfigProblem> warnings;
-    config_ = load_config(opts.config, true, &warnings);
+    config_ = usable_config(loaded_config(), true, &warnings);
     if (!warnings.empty()) {
       // The broken channels are left out; what delivers refuses (strict_config).
       out().warn(fmt::format("{}{}; commands that deliver refuse until it is fixed (`esc config check`)",
@@ -24,11 +29,8 @@ const Config& Context::config() {
 }
 
 const Config& Context::strict_config() {
-  if (!config_ || !strict_) {
-    config_ = load_config(opts.config);
-    strict_ = true;
-  }
-  return *config_;
+  if (!loaded_config().problems.empty()) usable_config(*loaded_);  // throws
+  return config();
 }
 
 std::string Context::db_location() {

@@ -52,8 +52,10 @@ class Context {
 
  private:
   Store& open_store(bool create);
+  // The file is read once; config() and strict_config() are two views of it.
+  const LoadedConfig& loaded_config();
+  std::optional<LoadedConfig> loaded_;
   std::optional<Config> config_;
-  bool strict_ = false;
   std::optional<Store> store_;
   std::optional<Output> out_;
   std::optional<Time> now_;

@@ -96,9 +96,15 @@ std::optional<std::string> read_config_file(const std::string& name, std::vector
     problems.push_back({name, 0, 0, fmt::format("is larger than {} KiB; a config is a page or two", kMaxConfigBytes >> 10)});
     return std::nullopt;
   }
-  std::string text(kMaxConfigBytes + 1, '\0');
+  // Sized by fstat; a file that grows while it is read is read on, up to one
+  // byte past the limit.
+  std::string text;
   std::size_t got = 0;
-  while (got < text.size()) {
+  for (;;) {
+    if (got == text.size()) {
+      if (got > kMaxConfigBytes) break;
+      text.resize(std::min(kMaxConfigBytes + 1, std::max(2 * got, static_cast<std::size_t>(st.st_size) + 1)));
+    }
     const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -428,18 +434,24 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
 }
 
 
-Config load_config(const std::string& flag, bool tolerate_channels, std::vector<ConfigProblem>* warnings) {
+LoadedConfig read_config(const std::string& flag) {
   auto path = config_path(flag);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     if (config_path_explicit(flag))
       throw not_found(fmt::format("no config file at {}", path.string()),
                       "run `esc init` to write one, or check --config / $ESC_CONFIG");
-    return default_config();
+    return {default_config(), {}};
   }
-  std::vector<ConfigProblem> problems;
-  Config cfg = parse_config(path, problems);
-  std::erase_if(problems, [](const ConfigProblem& p) { return p.warning; });
+  LoadedConfig loaded;
+  loaded.config = parse_config(path, loaded.problems);
+  std::erase_if(loaded.problems, [](const ConfigProblem& p) { return p.warning; });
+  return loaded;
+}
+
+Config usable_config(const LoadedConfig& loaded, bool tolerate_channels, std::vector<ConfigProblem>* warnings) {
+  const auto& problems = loaded.problems;
+  Config cfg = loaded.config;
   if (problems.empty()) return cfg;
   const bool only_channels =
       std::all_of(problems.begin(), problems.end(), [](const ConfigProblem& p) { return p.channel; });
@@ -455,6 +467,5 @@ Config load_config(const std::string& flag, bool tolerate_channels, std::vector<
                                          : "run `esc config check` after fixing it";
   throw config_error(problems.front().str(), hint);
 }
-
 
 }  // namespace esc

@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <array>
-#include <sstream>
 
 #include "esc/error.hpp"
 
@@ -26,7 +25,7 @@ bool digits(std::string_view s, size_t from, size_t n) {
 
 // RFC 3339's grammar, checked before any arithmetic: a four-digit year,
 // two-digit fields, at most nine fraction digits, Z or a +hh:mm offset
-// below 24h. What date::parse then reads can never overflow.
+// below 24h: each field can then be read without overflow.
 bool rfc3339_shape(std::string_view s) {
   if (!digits(s, 0, 4) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' || !digits(s, 8, 2))
     return false;
@@ -47,20 +46,28 @@ bool rfc3339_shape(std::string_view s) {
 
 }  // namespace
 
-std::optional<Time> parse_rfc3339(std::string_view text) {
-  if (!rfc3339_shape(text)) return std::nullopt;
-  std::string s(text);
-  // RFC 3339 allows a lower-case t and z; date::parse wants upper case.
-  for (auto& ch : s)
-    if (ch == 't' || ch == 'z') ch = static_cast<char>(ch - 'a' + 'A');
-  if (s.size() >= 11 && s[10] == ' ') s[10] = 'T';
-  for (const char* fmt : {"%FT%TZ", "%FT%T%Ez"}) {
-    std::istringstream in(s);
-    date::sys_time<milliseconds> tp;
-    in >> date::parse(fmt, tp);
-    if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return floor<seconds>(tp);
+std::optional<Time> parse_rfc3339(std::string_view s) {
+  if (!rfc3339_shape(s)) return std::nullopt;
+  // The shape is checked: every field is there, digits where digits belong.
+  auto number = [&](size_t at, size_t n) {
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) v = v * 10 + (s[i] - '0');
+    return v;
+  };
+  const date::year_month_day day{date::year{number(0, 4)}, date::month{static_cast<unsigned>(number(5, 2))},
+                                 date::day{static_cast<unsigned>(number(8, 2))}};
+  const int h = number(11, 2), m = number(14, 2), sec = number(17, 2);
+  if (!day.ok() || h > 23 || m > 59 || sec > 59) return std::nullopt;
+  size_t i = 19;
+  if (s[i] == '.')  // a fraction: dropped, a Time is whole seconds (floored)
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9';) ++i;
+  seconds offset{0};
+  if (s[i] == '+' || s[i] == '-') {
+    if (number(i + 4, 2) > 59) return std::nullopt;
+    offset = hours{number(i + 1, 2)} + minutes{number(i + 4, 2)};
+    if (s[i] == '-') offset = -offset;
   }
-  return std::nullopt;
+  return Time{date::sys_days{day}} + hours{h} + minutes{m} + seconds{sec} - offset;
 }
 
 std::optional<Seconds> parse_duration(std::string_view text) {

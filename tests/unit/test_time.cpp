@@ -23,6 +23,21 @@ TEST_CASE("RFC 3339 times parse in UTC and with offsets") {
   CHECK_FALSE(parse_rfc3339("99999-01-01T00:00:00Z"));
   CHECK_FALSE(parse_rfc3339("2026-01-01T00:00:00+99:99"));
   CHECK_FALSE(parse_rfc3339("2026-01-01T00:00:00.1234567890123Z"));
+  // Dates and times that do not exist; the offset's minutes too.
+  CHECK_FALSE(parse_rfc3339("2023-02-29T00:00:00Z"));
+  CHECK(format_rfc3339(*parse_rfc3339("2024-02-29T00:00:00Z")) == "2024-02-29T00:00:00Z");
+  CHECK_FALSE(parse_rfc3339("2026-04-31T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-00-10T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-01-00T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-11-22T24:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-11-22T23:60:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-11-22T23:59:60Z"));
+  CHECK_FALSE(parse_rfc3339("2026-11-22T10:00:00+05:60"));
+  // Nanoseconds (trackers send them) are read and floored to the second.
+  CHECK(parse_rfc3339("2026-11-22T10:00:00.999999999Z") == t);
+  CHECK(parse_rfc3339("2026-11-22T09:30:00-00:30") == t);
+  CHECK(to_unix(*parse_rfc3339("1969-12-31T23:59:59.5Z")) == -1);
+  CHECK(to_unix(*parse_rfc3339("0000-01-01T00:00:00Z")) == -62167219200);
   CHECK_FALSE(parse_rfc3339("2026-01-01T999:00:00Z"));
 }
 
