@@ -12,8 +12,8 @@ namespace esc {
 
 struct ChecklistItem {
   std::string key;
-  std::string question;  // what `esc check` shows
-  std::string prompt;    // what the walk asks for: the content, not a yes
+  std::string question;            // what `esc check` shows
+  std::string prompt;              // what the walk asks for: the content, not a yes
   std::vector<std::string> kinds;  // entry kinds that meet it; "trigger" = a trigger on the case
   bool required = true;
   bool operator==(const ChecklistItem&) const = default;
@@ -31,15 +31,15 @@ struct ChannelConfig {
   std::string name;
   // stdout | file | command | smtp | webhook | pagerduty | jira | github
   std::string type;
-  std::string format;  // webhook: slack | teams | mattermost | discord | generic; documents: text | markdown | json
-  std::string url;     // smtp server; pagerduty events endpoint; jira site; github API base (not secret)
+  std::string format;    // webhook: slack | teams | mattermost | discord | generic; documents: text | markdown | json
+  std::string url;       // smtp server; pagerduty events endpoint; jira site; github API base (not secret)
   SecretRef url_secret;  // webhook: the URL is the secret
   std::string from;
   std::vector<std::string> to;
   std::string username;  // smtp login; jira: the account's e-mail (Cloud)
   SecretRef username_secret, password, routing_key, token;
-  std::vector<std::string> argv;  // command
-  std::string dir;                // file
+  std::vector<std::string> argv;          // command
+  std::string dir;                        // file
   std::string project, issue_type, repo;  // jira: project key and issue type; github: owner/name
   std::vector<std::string> labels;        // jira, github
   std::string auth;                       // jira: basic (Cloud: e-mail + API token) | bearer (Data Center PAT)
@@ -48,7 +48,7 @@ struct ChannelConfig {
   std::string imap_url;                   // smtp: the mailbox `esc sync` reads replies from
   std::string imap_username;
   SecretRef imap_username_secret, imap_password;
-  std::string ca_file;     // trust this CA (PEM) besides the system's
+  std::string ca_file;      // trust this CA (PEM) besides the system's
   bool allow_http = false;  // allow http:// (and smtp:// logins without TLS) beyond this machine
   Seconds timeout{30};
   bool operator==(const ChannelConfig&) const = default;
@@ -75,8 +75,8 @@ struct Config {
   bool engineer_name_set = false;  // by the file; otherwise $USER's
   std::string engineer_email;
   std::vector<std::string> serves;  // the paths this engineer answers (`esc inbox`)
-  std::string database_path;  // as written, "~" not yet expanded
-  std::string database_url;   // a PostgreSQL connection URI; wins over path
+  std::string database_path;        // as written, "~" not yet expanded
+  std::string database_url;         // a PostgreSQL connection URI; wins over path
   Seconds busy_timeout{10};
   std::vector<std::string> severities{"critical", "high", "medium", "low"};
   std::string default_severity = "medium";
@@ -119,7 +119,7 @@ struct ConfigProblem {
   unsigned column = 0;
   std::string message;
   bool channel = false;
-  bool warning = false;  // reported by `esc config check`, but not an error
+  bool warning = false;     // reported by `esc config check`, but not an error
   std::string str() const;  // file:line:column: message
 };
 

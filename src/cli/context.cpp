@@ -92,13 +92,14 @@ Case Context::find_case(const std::string& word) {
   auto by_id = number(word) ? s.get_case(*number(word)) : std::nullopt;
   auto by_ref = s.case_by_ref(word);
   if (by_id && by_ref && by_id->id != by_ref->id)
-    throw usage_error(fmt::format("\"{}\" is both case #{} and the ref of case #{}", inert(word), by_id->id, by_ref->id),
-                      fmt::format("say which: `#{}` for the number, `ref:{}` for the ref", by_id->id, inert(word)));
+    throw usage_error(
+        fmt::format("\"{}\" is both case #{} and the ref of case #{}", inert(word), by_id->id, by_ref->id),
+        fmt::format("say which: `#{}` for the number, `ref:{}` for the ref", by_id->id, inert(word)));
   if (by_id) return *by_id;
   if (by_ref) return *by_ref;
-  throw not_found(number(word) ? fmt::format("no case #{}", word)
-                               : fmt::format("no case with id or ref \"{}\"", inert(word)),
-                  hint);
+  throw not_found(
+      number(word) ? fmt::format("no case #{}", word) : fmt::format("no case with id or ref \"{}\"", inert(word)),
+      hint);
 }
 
 }  // namespace esc::cli

@@ -21,8 +21,8 @@
 #include "config_internal.hpp"
 #include "esc/error.hpp"
 #include "esc/model.hpp"
-#include "esc/text.hpp"
 #include "esc/redact.hpp"
+#include "esc/text.hpp"
 
 namespace esc {
 
@@ -49,7 +49,6 @@ std::string first_line(const std::string& s) {
 
 // Severity table keys, checked once severities are known.
 
-
 // Line and column (1-based, in characters) of the first byte that does not
 // start a valid UTF-8 character.
 std::optional<std::pair<std::size_t, std::size_t>> first_invalid_utf8(std::string_view text) {
@@ -69,8 +68,6 @@ std::optional<std::pair<std::size_t, std::size_t>> first_invalid_utf8(std::strin
   }
   return std::pair{line, column};
 }
-
-
 
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr int kMaxNesting = 32;
@@ -93,7 +90,8 @@ std::optional<std::string> read_config_file(const std::string& name, std::vector
     return std::nullopt;
   }
   if (static_cast<std::size_t>(st.st_size) > kMaxConfigBytes) {
-    problems.push_back({name, 0, 0, fmt::format("is larger than {} KiB; a config is a page or two", kMaxConfigBytes >> 10)});
+    problems.push_back(
+        {name, 0, 0, fmt::format("is larger than {} KiB; a config is a page or two", kMaxConfigBytes >> 10)});
     return std::nullopt;
   }
   // Sized by fstat; a file that grows while it is read is read on, up to one
@@ -115,7 +113,8 @@ std::optional<std::string> read_config_file(const std::string& name, std::vector
     got += static_cast<std::size_t>(n);
   }
   if (got > kMaxConfigBytes) {
-    problems.push_back({name, 0, 0, fmt::format("is larger than {} KiB; a config is a page or two", kMaxConfigBytes >> 10)});
+    problems.push_back(
+        {name, 0, 0, fmt::format("is larger than {} KiB; a config is a page or two", kMaxConfigBytes >> 10)});
     return std::nullopt;
   }
   text.resize(got);
@@ -184,8 +183,8 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
       return cfg;
     }
     if (auto deep = too_deep(*text)) {
-      problems.push_back({name, deep->first, deep->second,
-                          fmt::format("arrays or tables nested more than {} deep", kMaxNesting)});
+      problems.push_back(
+          {name, deep->first, deep->second, fmt::format("arrays or tables nested more than {} deep", kMaxNesting)});
       return cfg;
     }
     std::istringstream stream(*text);
@@ -285,7 +284,6 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
       if (auto d = r.duration(v, "outbox.retry_max")) cfg.retry_max = *d;
     }
   });
-
 
   // Channels first: paths refer to them.
   parse_channels(r, top, cfg);
@@ -433,7 +431,6 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
   return cfg;
 }
 
-
 LoadedConfig read_config(const std::string& flag) {
   auto path = config_path(flag);
   std::error_code ec;
@@ -458,13 +455,13 @@ Config usable_config(const LoadedConfig& loaded, bool tolerate_channels, std::ve
   if (tolerate_channels && only_channels) {
     // The broken channels are left out (parse_config kept them out), and so
     // are the paths' references to them.
-    for (auto& p : cfg.paths)
-      std::erase_if(p.channels, [&](const std::string& c) { return !cfg.find_channel(c); });
+    for (auto& p : cfg.paths) std::erase_if(p.channels, [&](const std::string& c) { return !cfg.find_channel(c); });
     if (warnings) *warnings = problems;
     return cfg;
   }
-  std::string hint = problems.size() > 1 ? fmt::format("{} more problem(s): run `esc config check`", problems.size() - 1)
-                                         : "run `esc config check` after fixing it";
+  std::string hint = problems.size() > 1
+                         ? fmt::format("{} more problem(s): run `esc config check`", problems.size() - 1)
+                         : "run `esc config check` after fixing it";
   throw config_error(problems.front().str(), hint);
 }
 

@@ -4,9 +4,9 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <array>
 #include <cstdlib>
 #include <ctime>
-#include <array>
 
 #include "esc/error.hpp"
 
