@@ -384,6 +384,22 @@ CREATE INDEX cases_unresolved ON cases(id) WHERE status <> 'resolved';
 CREATE INDEX escalations_stats ON escalations(case_id, level, at, id, path, acked_at, forced);
 DROP INDEX escalations_case;
 )sql",
+
+    // 9: a full-text row is replaced only when its text changes. Writing
+    // a case (`esc log` moves its updated_at) names the title in the
+    // UPDATE, which replaced the title's index row on every entry.
+    R"sql(
+DROP TRIGGER cases_fts_update;
+CREATE TRIGGER cases_fts_update AFTER UPDATE OF title ON cases WHEN old.title IS NOT new.title BEGIN
+  INSERT INTO case_fts(case_fts, rowid, title) VALUES ('delete', old.id, old.title);
+  INSERT INTO case_fts(rowid, title) VALUES (new.id, new.title);
+END;
+DROP TRIGGER entries_fts_update;
+CREATE TRIGGER entries_fts_update AFTER UPDATE OF text ON entries WHEN old.text IS NOT new.text BEGIN
+  INSERT INTO entry_fts(entry_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO entry_fts(rowid, text) VALUES (new.id, new.text);
+END;
+)sql",
 };
 
 }  // namespace

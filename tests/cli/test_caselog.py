@@ -90,6 +90,10 @@ class CaseLog(EscTest):
 
     def test_edit(self):
         cid = self.new_case("Old title", "--trigger", "sla-breach")
+        for i in range(3):
+            self.ok("log", cid, "note", f"note {i}")  # each moves the case's updated_at
+        titles = lambda word: [h["case"] for h in self.ok("search", word, "--kind", "title", "--format", "json").json()]
+        self.assertEqual(titles("old"), [1])
         self.ok("edit", cid, "--title", "New title", "--severity", "critical", "--trigger", "legal-compliance",
                 "--remove-trigger", "sla-breach", "--tag", "vip", "--ref", "ZD-1")
         c = self.ok("show", "ZD-1", "--format", "json").json()
@@ -97,6 +101,10 @@ class CaseLog(EscTest):
         self.assertEqual(c["severity"], "critical")
         self.assertEqual(c["triggers"], ["legal-compliance"])
         self.assertEqual(c["tags"], ["vip"])
+        # The title's index follows the title, once.
+        self.assertEqual((titles("old"), titles("new")), ([], [1]))
+        self.ok("edit", cid, "--severity", "high")
+        self.assertEqual((titles("old"), titles("new")), ([], [1]))
         other = self.new_case("Other", "--ref", "ZD-2")
         self.fails(65, "edit", other, "--ref", "ZD-1")
         self.fails(64, "edit", cid, "--severity", "urgent")
@@ -324,7 +332,7 @@ class CaseLog(EscTest):
         self.assertEqual(os.stat(os.path.dirname(self.db)).st_mode & 0o777, 0o700)
         con = sqlite3.connect(self.db)
         self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "wal")
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 8)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 9)
 
     @sqlite_only("file paths in --db and $ESC_DB")
     def test_env_and_flag_choose_the_database(self):

@@ -789,6 +789,30 @@ class SendTest(EscTest):
         self.assertIn("Checkout fails for EU cards", hook.requests[0].json()["text"])
         self.assertEqual(self.outbox(), [])
 
+    def test_a_libcurl_that_cannot_be_loaded_defers_the_delivery(self):
+        # A broken or missing libcurl is found at the first delivery: the
+        # escalation is recorded, its delivery waits with the reason, and the
+        # retry, once the library loads, sends it once.
+        hook = self.serve(HttpReceiver())
+        self.env["ESC_SLACK_URL"] = hook.url(SLACK_PATH)
+        self.write_config(ENGINEER + path_block("tier2", ["chat"]) + routing("tier2")
+                          + webhook("chat", "slack", "ESC_SLACK_URL"))
+        cid, = self.seed({})
+        libs = os.path.join(self.home, "libs")
+        os.makedirs(libs)
+        with open(os.path.join(libs, "libcurl.so.4"), "wb") as f:
+            f.write(b"not a shared library")
+        r = self.deferred("send", cid, env={"LD_LIBRARY_PATH": libs})
+        self.assertIn("cannot load libcurl", r.err)
+        self.assertEqual(hook.requests, [])
+        queued, = self.outbox()
+        self.assertEqual(queued["status"], "pending")
+        self.assertIn("cannot load libcurl", queued["last_error"])
+        self.ok("outbox", "retry", "--all")
+        self.assertEqual(len(hook.requests), 1)
+        self.assertEqual(hook.requests[0].headers["Idempotency-Key"], queued["key"])
+        self.assertEqual(self.outbox(), [])
+
 
 if __name__ == "__main__":
     main()

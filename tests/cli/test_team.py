@@ -242,6 +242,21 @@ class Faults(TeamTest):
             self.assertNotIn("hunter2secret", r.out)
         self.assertEqual(self.sent_files(), [])
 
+    def test_a_libpq_that_cannot_be_loaded_is_one_clear_error(self):
+        # libpq is loaded when a PostgreSQL log is first opened; a broken one
+        # is a temporary failure (75) that names it, and SQLite needs none.
+        libs = os.path.join(self.home, "libs")
+        os.makedirs(libs)
+        with open(os.path.join(libs, "libpq.so.5"), "wb") as f:
+            f.write(b"not a shared library")
+        broken = {"LD_LIBRARY_PATH": libs, "ESC_DB": "postgresql://esc:hunter2secret@127.0.0.1:9/esc"}
+        for args in (("list",), ("new", "x")):
+            r = self.fails(75, *args, env=broken)
+            self.assertEqual(len(r.err.strip().splitlines()), 1, r)
+            self.assertIn("cannot load libpq: ", r.err)
+            self.assertNotIn("hunter2secret", r.err)
+        self.ok("--db", os.path.join(self.home, "personal.db"), "new", "x", env=broken)
+
     def test_send_with_the_server_down_sends_nothing(self):
         cid = self.ready_case()
         self.cluster.stop_server()
