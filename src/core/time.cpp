@@ -67,7 +67,11 @@ std::optional<Time> parse_rfc3339(std::string_view s) {
     offset = hours{number(i + 1, 2)} + minutes{number(i + 4, 2)};
     if (s[i] == '-') offset = -offset;
   }
-  return Time{date::sys_days{day}} + hours{h} + minutes{m} + seconds{sec} - offset;
+  const Time t = Time{date::sys_days{day}} + hours{h} + minutes{m} + seconds{sec} - offset;
+  // An offset can carry a time out of the years RFC 3339 can write.
+  constexpr date::sys_days first{date::year{0} / 1 / 1}, past{date::year{10000} / 1 / 1};
+  if (t < first || t >= past) return std::nullopt;
+  return t;
 }
 
 std::optional<Seconds> parse_duration(std::string_view text) {

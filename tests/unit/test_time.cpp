@@ -38,6 +38,9 @@ TEST_CASE("RFC 3339 times parse in UTC and with offsets") {
   CHECK(parse_rfc3339("2026-11-22T09:30:00-00:30") == t);
   CHECK(to_unix(*parse_rfc3339("1969-12-31T23:59:59.5Z")) == -1);
   CHECK(to_unix(*parse_rfc3339("0000-01-01T00:00:00Z")) == -62167219200);
+  CHECK_FALSE(parse_rfc3339("0000-01-01T00:30:00+01:00"));  // the year before year 0
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:30:00-01:00"));  // year 10000
+  CHECK(format_rfc3339(*parse_rfc3339("9999-12-31T23:30:00+01:00")) == "9999-12-31T22:30:00Z");
   CHECK_FALSE(parse_rfc3339("2026-01-01T999:00:00Z"));
 }
 
