@@ -15,7 +15,9 @@ namespace esc {
 
 // One thing that happened there, recorded once by (source, remote_id).
 struct RemoteEvent {
-  enum class Kind { acknowledged, reply, resolved } kind = Kind::reply;
+  // reopened: the ticket is open again (not recorded as an entry: what it
+  // had said about being resolved is struck).
+  enum class Kind { acknowledged, reply, resolved, reopened } kind = Kind::reply;
   std::string remote_id;   // its id at the source ("comment:10042", "acknowledged", a Message-ID)
   std::string author;      // who: a display name, a login, an address; empty when the source does not say
   std::optional<Time> at;  // when, when the source says

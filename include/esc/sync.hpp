@@ -23,7 +23,8 @@ struct SyncedDelivery {
   std::string acknowledged_by;  // set when this sync recorded the acknowledgement
   int replies = 0;
   bool resolved = false;
-  std::string error;  // this delivery alone could not be read (the others were)
+  bool reopened = false;  // resolved upstream before, open there again
+  std::string error;      // this delivery alone could not be read (the others were)
 };
 
 struct SyncProblem {
@@ -38,6 +39,7 @@ struct SyncReport {
   std::vector<std::pair<std::string, std::string>> not_followed;  // channel, what it needs to be followed
   int followed = 0;                                               // deliveries read
   int entries = 0;                                                // entries added
+  int reopened = 0;                                               // tickets open again whose resolution was struck
 };
 
 // Reads every channel that delivered an escalation of a case not yet
@@ -45,7 +47,8 @@ struct SyncReport {
 // e-mail; an `acknowledged` entry (and the escalation's acknowledgement,
 // when it has none) for an assignment, a status in progress, an
 // acknowledged incident or a recipient's first reply; a
-// `resolved-upstream` entry for a ticket resolved or closed. Each entry
+// `resolved-upstream` entry for a ticket resolved or closed (struck, with
+// the ticket's status, when it is open there again). Each entry
 // carries its source ("jira ESC-12", "e-mail"), its id there (recorded
 // once), and in `state` the path it answers. Each delivery's findings are
 // one transaction. A channel that cannot be read is reported and the

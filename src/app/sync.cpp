@@ -32,6 +32,18 @@ void record(Store& store, const FollowedDelivery& f, Time now, SyncedDelivery& l
     line.source = f.source;
     line.error = f.error;
     for (const auto& ev : f.events) {
+      if (ev.kind == RemoteEvent::Kind::reopened) {
+        // Open there again: the resolution it reported no longer holds.
+        for (Entry& u : store.entries(c->id)) {
+          if (u.kind != EntryKind::resolved_upstream || u.source != f.source || u.struck()) continue;
+          u.struck_at = now;
+          u.struck_by = f.source;
+          u.struck_reason = ev.text.empty() ? std::string("reopened") : "reopened: " + ev.text;
+          store.update_entry(u);
+          line.reopened = true;
+        }
+        continue;
+      }
       if (ev.remote_id.empty() || store.has_remote_entry(f.source, ev.remote_id)) continue;
       Entry e;
       e.uuid = new_uuid();
@@ -65,11 +77,13 @@ void record(Store& store, const FollowedDelivery& f, Time now, SyncedDelivery& l
           e.text = fmt::format("Resolved upstream in {}: {}.", f.source, ev.text);
           line.resolved = true;
           break;
+        case RemoteEvent::Kind::reopened:
+          break;
       }
       store.insert_entry(e);
       ++added;
     }
-    if (added > 0 && c->updated_at < now) {
+    if ((added > 0 || line.reopened) && c->updated_at < now) {
       c->updated_at = now;
       store.update_case(*c);
     }
@@ -109,7 +123,8 @@ SyncReport sync(Store& store, const Config& cfg, Time now) {
       int added = 0;
       record(store, f, now, line, added);
       report.entries += added;
-      if (added > 0 || !line.error.empty()) report.changed.push_back(std::move(line));
+      report.reopened += line.reopened ? 1 : 0;
+      if (added > 0 || line.reopened || !line.error.empty()) report.changed.push_back(std::move(line));
     }
     if (r.failure != FollowResult::Failure::none) report.problems.push_back({ch.name, r.failure, r.error});
   }

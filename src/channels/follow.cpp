@@ -281,7 +281,9 @@ FollowResult follow_jira(const ChannelConfig& ch, const std::vector<Delivery>& d
       const json& total = field(c.body, "total");
       if (total.is_number_integer() && start >= total.get<long long>()) break;
     }
-    if (done)
+    if (!done)
+      f.events.push_back(event(RemoteEvent::Kind::reopened, "", "", std::nullopt, "status " + status_name));
+    else
       f.events.push_back(event(RemoteEvent::Kind::resolved,
                                "resolved:" + (resolved_at.empty() ? "status " + status_name : resolved_at), assignee,
                                detail::parse_api_time(resolved_at),
@@ -396,6 +398,8 @@ FollowResult follow_github(const ChannelConfig& ch, const std::vector<Delivery>&
           event(RemoteEvent::Kind::resolved, "closed:" + str(issue.body, "closed_at"), closed_by,
                 detail::parse_api_time(str(issue.body, "closed_at")),
                 by(reason.empty() ? std::string("closed") : "closed as " + received_text(reason, 100), closed_by)));
+    } else {
+      f.events.push_back(event(RemoteEvent::Kind::reopened, "", "", std::nullopt, "open"));
     }
     out.deliveries.push_back(std::move(f));
   }

@@ -16,6 +16,7 @@ std::string what_came(const app::SyncedDelivery& d) {
   if (!d.acknowledged_by.empty()) parts.push_back("acknowledged by " + inert(d.acknowledged_by));
   if (d.replies) parts.push_back(d.replies == 1 ? std::string("1 reply") : fmt::format("{} replies", d.replies));
   if (d.resolved) parts.push_back("resolved upstream");
+  if (d.reopened) parts.push_back("reopened upstream");
   if (parts.empty()) parts.push_back("updated");
   return join(parts, ", ");
 }
@@ -27,7 +28,7 @@ void run_sync(Context& ctx) {
   auto& out = ctx.out();
   bool refused = false, later = false;
   for (const auto& d : r.changed) {
-    if (d.case_id && (d.replies || d.resolved || !d.acknowledged_by.empty()))
+    if (d.case_id && (d.replies || d.resolved || d.reopened || !d.acknowledged_by.empty()))
       out.info(fmt::format("#{} {} ({}): {}.", d.case_id, inert(d.path), inert(d.source), what_came(d)));
     if (!d.error.empty()) {
       std::cerr << fmt::format("esc: #{} {}: {}; the next sync looks again\n", d.case_id, inert(d.channel),
@@ -49,11 +50,12 @@ void run_sync(Context& ctx) {
   if (r.followed == 0 && r.problems.empty()) {
     out.info("Nothing to sync: no escalation of an open case went to a tracker or a mailbox esc can read.");
   } else {
-    out.info(fmt::format("Synced {} {}: {}.", r.followed, r.followed == 1 ? "delivery" : "deliveries",
-                         r.entries == 0   ? std::string("nothing new")
-                         : r.entries == 1 ? std::string("1 new entry")
-                                          : fmt::format("{} new entries", r.entries)));
-    if (r.entries) out.hint("`esc due` shows what needs you now; `esc show ID` the answers");
+    std::string what = r.entries == 0   ? std::string(r.reopened ? "no new entry" : "nothing new")
+                       : r.entries == 1 ? std::string("1 new entry")
+                                        : fmt::format("{} new entries", r.entries);
+    if (r.reopened) what += fmt::format(", {} reopened upstream", r.reopened);
+    out.info(fmt::format("Synced {} {}: {}.", r.followed, r.followed == 1 ? "delivery" : "deliveries", what));
+    if (r.entries || r.reopened) out.hint("`esc due` shows what needs you now; `esc show ID` the answers");
   }
   if (refused)
     ctx.exit_code = static_cast<int>(Exit::config);

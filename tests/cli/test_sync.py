@@ -302,6 +302,23 @@ class SyncTest(EscTest):
                          "resolved upstream by engineering: confirm with the client and resolve")
         self.sync()
         self.assertEqual(len(self.entries(cid, "resolved-upstream")), 1)
+        # Reopened there: the resolution no longer holds, and `due` stops
+        # saying so; resolved again, it says so again.
+        jira.reopen("ESC-1", status="Reopened")
+        r = self.sync()
+        self.assertIn(f"#{cid} engineering (jira ESC-1): reopened upstream.", r.err)
+        self.assertIn("no new entry, 1 reopened upstream", r.err)
+        up, = self.entries(cid, "resolved-upstream")
+        self.assertEqual((up["struck_by"], up["struck_reason"]), ("jira ESC-1", "reopened: status Reopened"))
+        self.assertNotIn(("resolved-upstream", int(cid)), [(d["kind"], d["case"]) for d in self.due()])
+        self.assertIn("[struck", self.ok("show", cid).out)
+        self.assertIn("nothing new", self.sync().err)
+        jira.clock = lambda: datetime.datetime(2026, 11, 21, 9, 0, tzinfo=datetime.timezone.utc)
+        jira.resolve("ESC-1", resolution="Fixed")
+        r = self.sync()
+        self.assertIn(f"#{cid} engineering (jira ESC-1): resolved upstream.", r.err)
+        self.assertEqual(sorted(e["struck_at"] is None for e in self.entries(cid, "resolved-upstream")), [False, True])
+        self.assertIn(("resolved-upstream", int(cid)), [(d["kind"], d["case"]) for d in self.due()])
         # Once the engineer writes on the case, the replies are no longer new.
         self.ok("update", other, "Engineering is on it", env={"ESC_NOW": LATER})
         jira.comment("ESC-2", "Raj Patel", "Need the BIN list", created="2026-11-20T12:00:00Z")
@@ -343,6 +360,12 @@ class SyncTest(EscTest):
         self.assertEqual((up["author"], up["source"]), ("octocat", "github acme/support#1"))
         self.assertIn("closed as completed", up["text"])
         self.assertIn("resolved upstream by engineering", " ".join(d["message"] for d in self.due()))
+        gh.reopen(1)
+        r = self.sync()
+        self.assertIn("reopened upstream", r.err)
+        up, = self.entries(cid, "resolved-upstream")
+        self.assertEqual((up["struck_by"], up["struck_reason"]), ("github acme/support#1", "reopened: open"))
+        self.assertNotIn("resolved upstream by engineering", " ".join(d["message"] for d in self.due()))
 
     # ---- sync: PagerDuty ------------------------------------------------------------
 
