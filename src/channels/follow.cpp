@@ -225,8 +225,8 @@ FollowResult follow_jira(const ChannelConfig& ch, const std::vector<Delivery>& d
     f.source = "jira " + d.remote_key;
     f.cursor = d.sync_cursor;
     const std::string key = percent(d.remote_key);
-    Got issue =
-        reader.get(fmt::format("{}/rest/api/2/issue/{}?fields=status,assignee,resolution,resolutiondate", base, key));
+    Got issue = reader.get(fmt::format(
+        "{}/rest/api/2/issue/{}?fields=status,assignee,resolution,resolutiondate&expand=changelog", base, key));
     if (issue.missing) {
       f.error = d.remote_key + " " + issue.error;
       out.deliveries.push_back(std::move(f));
@@ -244,16 +244,19 @@ FollowResult follow_jira(const ChannelConfig& ch, const std::vector<Delivery>& d
     const std::string resolution = received_text(str(field(fields, "resolution"), "name"), 200);
     const std::string resolved_at = str(fields, "resolutiondate");
     const bool done = category == "done" || !resolution.empty();
+    // Who moved it to its status: the newest change to it in the changelog.
+    std::string moved_by;
+    for (const auto& h : field(field(issue.body, "changelog"), "histories"))
+      for (const auto& item : field(h, "items"))
+        if (str(item, "field") == "status" && received_text(str(item, "toString"), 200) == status_name)
+          moved_by = person(field(h, "author"));
+    const std::string status_text = "status " + status_name + (moved_by.empty() ? "" : ", set by " + moved_by);
 
     if (!assignee.empty())
       f.events.push_back(
           event(RemoteEvent::Kind::acknowledged, "acknowledged", assignee, std::nullopt, "assigned to " + assignee));
-    else if (category == "indeterminate")
-      f.events.push_back(
-          event(RemoteEvent::Kind::acknowledged, "acknowledged", "", std::nullopt, "status " + status_name));
-    else if (done)
-      f.events.push_back(
-          event(RemoteEvent::Kind::acknowledged, "acknowledged", "", std::nullopt, "status " + status_name));
+    else if (category == "indeterminate" || done)
+      f.events.push_back(event(RemoteEvent::Kind::acknowledged, "acknowledged", moved_by, std::nullopt, status_text));
 
     // Comments, oldest first, a page at a time.
     for (int page = 0, start = 0; page < kMaxPages; ++page) {
@@ -282,13 +285,12 @@ FollowResult follow_jira(const ChannelConfig& ch, const std::vector<Delivery>& d
       if (total.is_number_integer() && start >= total.get<long long>()) break;
     }
     if (!done)
-      f.events.push_back(event(RemoteEvent::Kind::reopened, "", "", std::nullopt, "status " + status_name));
+      f.events.push_back(event(RemoteEvent::Kind::reopened, "", "", std::nullopt, status_text));
     else
-      f.events.push_back(event(RemoteEvent::Kind::resolved,
-                               "resolved:" + (resolved_at.empty() ? "status " + status_name : resolved_at), assignee,
-                               detail::parse_api_time(resolved_at),
-                               resolution.empty() ? "status " + status_name
-                                                  : fmt::format("resolution {} (status {})", resolution, status_name)));
+      f.events.push_back(event(
+          RemoteEvent::Kind::resolved, "resolved:" + (resolved_at.empty() ? "status " + status_name : resolved_at),
+          moved_by.empty() ? assignee : moved_by, detail::parse_api_time(resolved_at),
+          resolution.empty() ? status_text : fmt::format("resolution {} ({})", resolution, status_text)));
     out.deliveries.push_back(std::move(f));
   }
   return out;

@@ -265,10 +265,13 @@ class SyncTest(EscTest):
         jira.comment("ESC-1", "Jane Doe", "Looking at the ACS logs now.", created="2026-11-20T10:30:00Z")
         jira.comment("ESC-1", "Raj Patel", "It is the issuer's ACS: their cert expired.\nWorkaround below.",
                      created="2026-11-20T11:00:00Z")
-        jira.transition("ESC-2", "In Progress")
+        jira.transition("ESC-2", "In Progress", by="Raj Patel")  # nobody assigned: who moved it, from the changelog
         r = self.sync()
         self.assertIn(f"#{cid} engineering (jira ESC-1): acknowledged by Jane Doe, 2 replies.", r.err)
-        self.assertIn(f"#{other} engineering (jira ESC-2): acknowledged by jira ESC-2.", r.err)
+        self.assertIn(f"#{other} engineering (jira ESC-2): acknowledged by Raj Patel.", r.err)
+        self.assertEqual(self.latest(other)[0]["acked_by"], "Raj Patel")
+        ack, = self.entries(other, "acknowledged")
+        self.assertIn("status In Progress, set by Raj Patel", ack["text"])
 
         replies = self.entries(cid, "reply")
         self.assertEqual([(e["author"], e["source"], e["at"]) for e in replies],
@@ -292,11 +295,12 @@ class SyncTest(EscTest):
         self.assertIn("nothing new", r.err)
         self.assertEqual(len(self.entries(cid, "reply")), 2)
 
-        jira.resolve("ESC-1", resolution="Fixed")
+        jira.resolve("ESC-1", resolution="Fixed", by="Raj Patel")
         r = self.sync()
         self.assertIn(f"#{cid} engineering (jira ESC-1): resolved upstream.", r.err)
         up, = self.entries(cid, "resolved-upstream")
-        self.assertIn("resolution Fixed", up["text"])
+        self.assertIn("resolution Fixed (status Done, set by Raj Patel)", up["text"])
+        self.assertEqual(up["author"], "Raj Patel")  # who resolved it, not the assignee
         due = {(d["kind"], d["case"]): d for d in self.due()}
         self.assertEqual(due[("resolved-upstream", int(cid))]["message"],
                          "resolved upstream by engineering: confirm with the client and resolve")

@@ -732,6 +732,8 @@ class JiraServer(_VendorServer):
     Endpoints (all JSON):
       POST /rest/api/2/issue                   201 {id, key, self}; 400 {errorMessages, errors{field: msg}}
       GET  /rest/api/2/issue/{idOrKey}?fields=a,b&expand=   {id, key, self, fields{...}}; 404
+           expand=changelog adds changelog{startAt, maxResults, total, histories:[{id, author,
+           created, items:[{field, fieldtype, from, fromString, to, toString}]}]}, oldest first
       PUT  /rest/api/2/issue/{idOrKey}         {fields{...}, update{labels:[{add|remove|set}]}} -> 204
       GET  /rest/api/2/issue/{idOrKey}/comment?startAt&maxResults&orderBy
                                                {startAt, maxResults, total, comments:[...]}
@@ -755,11 +757,12 @@ class JiraServer(_VendorServer):
     State: `issues` {key: issue dict} (see issue(key)); `projects` {key: name}.
     Test helpers (the other side's people):
       assign(key, name, email=None)    name None unassigns
-      transition(key, status_name, category=None)  category new/indeterminate/done,
-                                       guessed from well-known names when None
+      transition(key, status_name, category=None, by=None)  category new/indeterminate/done,
+                                       guessed from well-known names when None; `by` (a name)
+                                       is the changelog's author
       comment(key, author, body, created=None, email=None) -> comment dict
-      resolve(key, resolution="Done", status="Done")
-      reopen(key, status="To Do")
+      resolve(key, resolution="Done", status="Done", by=None)
+      reopen(key, status="To Do", by=None)
       label(key, *labels) / unlabel(key, *labels)
       add_issue(project, summary, description="", labels=(), ...) -> key
          (an issue made by someone else, e.g. an existing duplicate)
@@ -847,7 +850,7 @@ class JiraServer(_VendorServer):
             issue = {"id": iid, "key": key, "project": project, "summary": summary,
                      "description": description, "issuetype": issuetype, "priority": priority,
                      "labels": list(labels), "reporter": reporter, "assignee": assignee,
-                     "status": ("To Do", "new"), "resolution": None, "resolutiondate": None,
+                     "status": ("To Do", "new"), "resolution": None, "resolutiondate": None, "histories": [],
                      "created": now, "updated": now, "comments": [], "extra": dict(extra or {}),
                      "via_rest": via_rest, "indexed_at": time.monotonic() + self.search_lag}
             self.issues[key] = issue
@@ -902,10 +905,27 @@ class JiraServer(_VendorServer):
                 out[name] = value
         return out
 
-    def _issue_json(self, issue, wanted=None):
-        return {"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
-                "id": issue["id"], "self": f"{self.base_url}/rest/api/2/issue/{issue['id']}", "key": issue["key"],
-                "fields": self._fields(issue, wanted)}
+    def _issue_json(self, issue, wanted=None, expand=()):
+        out = {"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+               "id": issue["id"], "self": f"{self.base_url}/rest/api/2/issue/{issue['id']}", "key": issue["key"],
+               "fields": self._fields(issue, wanted)}
+        if "changelog" in expand:
+            hs = issue["histories"]
+            out["changelog"] = {"startAt": 0, "maxResults": len(hs), "total": len(hs), "histories": [
+                {"id": h["id"], "author": self._user(h["author"]) if h["author"] else None,
+                 "created": _jira_time(h["created"]), "items": [dict(i, fieldtype="jira") for i in h["items"]]}
+                for h in hs]}
+        return out
+
+    def _history(self, issue, by, old_status, new_status):
+        """A status change in the issue's changelog (with the lock held)."""
+        if old_status == new_status:
+            return
+        self._next_history = getattr(self, "_next_history", 10000) + 1
+        (old_name, _), (new_name, _) = old_status, new_status
+        issue["histories"].append({"id": str(self._next_history), "author": by, "created": self.now(), "items": [
+            {"field": "status", "from": self._status(*old_status)["id"], "fromString": old_name,
+             "to": self._status(*new_status)["id"], "toString": new_name}]})
 
     # -- test helpers -------------------------------------------------------
 
@@ -935,28 +955,30 @@ class JiraServer(_VendorServer):
             issue["assignee"] = (name, email) if name else None
             self._touch(issue)
 
-    def transition(self, key, status_name, category=None):
+    def transition(self, key, status_name, category=None, by=None):
         category = category or _DEFAULT_STATUSES.get(status_name.lower(), "indeterminate")
         if category not in _CATEGORIES:
             raise ValueError(f"category must be one of {sorted(_CATEGORIES)}")
         with self.lock:
             issue = self.issue(key)
+            self._history(issue, by, issue["status"], (status_name, category))
             issue["status"] = (status_name, category)
             if category != "done":
                 issue["resolution"] = None
                 issue["resolutiondate"] = None
             self._touch(issue)
 
-    def resolve(self, key, resolution="Done", status="Done"):
+    def resolve(self, key, resolution="Done", status="Done", by=None):
         with self.lock:
             issue = self.issue(key)
+            self._history(issue, by, issue["status"], (status, "done"))
             issue["status"] = (status, "done")
             issue["resolution"] = resolution
             issue["resolutiondate"] = self.now()
             self._touch(issue)
 
-    def reopen(self, key, status="To Do"):
-        self.transition(key, status, "new")
+    def reopen(self, key, status="To Do", by=None):
+        self.transition(key, status, "new", by)
 
     def comment(self, key, author, body, created=None, email=None):
         with self.lock:
@@ -1147,8 +1169,9 @@ class JiraServer(_VendorServer):
         issue = self._find(urllib.parse.unquote(key))
         if issue is None:
             raise self._not_found()
+        expand = {x.strip() for v in rec.query.get("expand", []) for x in v.split(",")}
         with self.lock:
-            return Reply(200, self._issue_json(issue, self._wanted(rec)))
+            return Reply(200, self._issue_json(issue, self._wanted(rec), expand))
 
     def _edit_issue(self, rec, key):
         issue = self._find(urllib.parse.unquote(key))
