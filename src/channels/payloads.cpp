@@ -3,8 +3,10 @@
 #include <date/date.h>
 #include <fmt/format.h>
 
-#include <cctype>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
 #include <string_view>
 
 #include "channels_internal.hpp"
@@ -304,12 +306,30 @@ Summary trimmed(const Summary& s, std::size_t keep) {
   return t;
 }
 
+// The case's own fields (the header: customer, ref, engineer, tags; the
+// title) cut to `n` bytes each: the last resort when a case's fields alone
+// outgrow a channel.
+Summary briefed(const Summary& s, std::size_t n) {
+  Summary t = s;
+  for (auto* f : {&t.subject, &t.c.title, &t.c.customer, &t.c.ref, &t.c.engineer, &t.c.engineer_email})
+    *f = cap_text(*f, n);
+  std::size_t room = n;
+  auto kept = std::find_if(t.c.tags.begin(), t.c.tags.end(), [&](const std::string& tag) {
+    if (tag.size() + 2 > room) return true;
+    room -= tag.size() + 2;
+    return false;
+  });
+  t.c.tags.erase(kept, t.c.tags.end());
+  return t;
+}
+
 // What `render` (a summary and a cap on each entry's length, sections()'
 // max_entry) gives that `fits` accepts: the whole summary when it fits;
 // else the largest cap, found by halving, down to a floor where an entry's
 // head and tail still say something; and when even that floor is too big
 // (hundreds of entries), the newest entries of each list at the floor, as
-// many as fit. Every channel's limit is kept, whatever the case holds.
+// many as fit; and when not even one each does, the case's own fields cut
+// too. Every channel's limit is kept, whatever the case holds.
 template <class Render, class Fits>
 auto fitted(const Summary& s, Render render, Fits fits) {
   auto whole = render(s, std::size_t{0});
@@ -325,10 +345,14 @@ auto fitted(const Summary& s, Render render, Fits fits) {
   std::size_t lo = kFloor, hi = longest;  // the answer is in [lo, hi)
   auto best = render(s, lo);
   if (!fits(best)) {
-    for (std::size_t keep = most / 2;; keep /= 2) {
-      auto p = render(trimmed(s, keep), kFloor);
-      if (fits(p) || keep == 0) return p;
-    }
+    const Summary brief = briefed(s, kFloor);
+    for (const Summary* base : {&s, &brief})
+      for (std::size_t keep = most / 2;; keep /= 2) {
+        auto p = render(trimmed(*base, keep), kFloor);
+        if (fits(p)) return p;
+        if (keep == 0) break;
+      }
+    return render(trimmed(brief, 0), kFloor);
   }
   while (hi - lo > 16) {
     const std::size_t mid = lo + (hi - lo) / 2;

@@ -140,10 +140,32 @@ std::optional<DeliveryResult> search(const ChannelConfig& ch, const Auth& a, con
         not_delivered(fmt::format("{}: the search answered something that is not GitHub's JSON", mask_url(ch.url)));
     return std::nullopt;
   }
-  for (const auto& item : (*j)["items"])
-    if (item.contains("number") && item["number"].is_number_integer() &&
-        item.value("body", "").find(marker) != std::string::npos)
-      return answer(fmt::format("{}#{}", ch.repo, item["number"].get<long long>()), item.value("html_url", ""), true);
+  auto carrying = [&](const json& items) -> std::optional<DeliveryResult> {
+    for (const auto& item : items)
+      if (item.is_object() && !item.contains("pull_request") && item.contains("number") &&
+          item["number"].is_number_integer() && item.contains("body") && item["body"].is_string() &&
+          item["body"].get<std::string>().find(marker) != std::string::npos)
+        return answer(fmt::format("{}#{}", ch.repo, item["number"].get<long long>()),
+                      item.value("html_url", std::string()), true);
+    return std::nullopt;
+  };
+  if (auto hit = carrying((*j)["items"])) return *hit;
+  // GitHub's search index lags behind a new issue by up to minutes: the
+  // repository's newest issues, listed from the database, hold one that an
+  // attempt moments ago made.
+  r = call(ch, a, "GET",
+           fmt::format("{}/repos/{}/issues?state=all&sort=created&direction=desc&per_page=50", base_url(ch), ch.repo));
+  if (!r.error.empty() || r.status != 200) {
+    failure = http_failure(mask_url(ch.url), r, a.secrets);
+    return std::nullopt;
+  }
+  j = parse(r);
+  if (!j || !j->is_array()) {
+    failure =
+        not_delivered(fmt::format("{}: the list of issues is something that is not GitHub's JSON", mask_url(ch.url)));
+    return std::nullopt;
+  }
+  if (auto hit = carrying(*j)) return *hit;
   return not_delivered("");
 }
 

@@ -209,9 +209,8 @@ Summary summary_from_json(const json& j) {
 
 std::string cut_middle(const std::string& text, std::size_t max, std::int64_t case_id) {
   if (max == 0 || text.size() <= max) return text;
-  const std::string marker =
-      fmt::format("\n[… {} of {} bytes cut here; `esc show {}` has the whole entry …]\n", text.size() - max,
-                  text.size(), case_id);
+  const std::string marker = fmt::format("\n[… {} of {} bytes cut here; `esc show {}` has the whole entry …]\n",
+                                         text.size() - max, text.size(), case_id);
   std::size_t head = max / 2, tail = max - head;
   // Never inside a UTF-8 sequence.
   while (head > 0 && (static_cast<unsigned char>(text[head]) & 0xc0) == 0x80) --head;
@@ -243,11 +242,13 @@ std::string kind_label(const SummaryItem& i) {
   }
 }
 
-// The heading may drop "unconfirmed" only when every hypothesis offered was confirmed.
+// The heading may drop "unconfirmed" only when every hypothesis shown was
+// confirmed. A line that is not a hypothesis (a channel's "N earlier entries
+// are not shown") says nothing either way.
 bool all_confirmed(const std::vector<SummaryItem>& hypotheses) {
   bool any = false;
   for (const auto& h : hypotheses) {
-    if (h.state == "refuted") continue;
+    if (h.kind != EntryKind::hypothesis || h.state == "refuted") continue;
     if (h.state != "confirmed") return false;
     any = true;
   }
@@ -321,8 +322,8 @@ std::vector<std::pair<std::string, std::string>> header_rows(const Summary& s) {
   row("Severity", c.severity);
   row("Status", std::string(to_string(c.status)));
   row("Engineer", c.engineer_email.empty() ? c.engineer : fmt::format("{} <{}>", c.engineer, c.engineer_email));
-  row("Opened", fmt::format("{} ({} before this summary)", format_utc(c.created_at),
-                            format_duration(s.as_of - c.created_at)));
+  row("Opened",
+      fmt::format("{} ({} before this summary)", format_utc(c.created_at), format_duration(s.as_of - c.created_at)));
   row("Tags", join(c.tags, ", "));
   return rows;
 }

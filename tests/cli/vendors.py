@@ -1484,6 +1484,10 @@ class GitHubServer(_VendorServer):
     GitHub Enterprise Server):
       POST /repos/{o}/{r}/issues                {title, body, labels, assignees, assignee, milestone}
                                                 -> 201 issue, Location header; 422 without title; 404 no repo
+      GET  /repos/{o}/{r}/issues?state&sort&direction&labels&since&per_page&page   [issue], Link header
+           (List repository issues: state open|closed|all, default open; sort created|updated|comments,
+           default created; direction asc|desc, default desc; not the search index, so a new issue is
+           listed at once)
       GET  /repos/{o}/{r}/issues/{n}            issue; 404 {"message":"Not Found",...}
       PATCH /repos/{o}/{r}/issues/{n}           {state, state_reason, title, body, labels, assignees}
       GET  /repos/{o}/{r}/issues/{n}/comments?since&per_page&page   [comment], Link header
@@ -1814,7 +1818,7 @@ class GitHubServer(_VendorServer):
                 headers = self._rate_headers(rec)
                 raise _Error(self.rate_status, self._error_body(rec, 403 if self.rate_status == 403 else 429), headers)
         routes = [
-            (r"/repos/([^/]+/[^/]+)/issues", {"POST": self._create}),
+            (r"/repos/([^/]+/[^/]+)/issues", {"POST": self._create, "GET": self._list_issues}),
             (r"/repos/([^/]+/[^/]+)/issues/(\d+)", {"GET": self._get_issue, "PATCH": self._edit_issue}),
             (r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", {"GET": self._list_comments,
                                                               "POST": self._add_comment}),
@@ -1948,6 +1952,33 @@ class GitHubServer(_VendorServer):
         if page > 1:
             links.append(f'<{url(1)}>; rel="first"')
         return {"Link": ", ".join(links)} if links else {}
+
+    def _list_issues(self, rec, repo):
+        full = self._repo(rec, repo)
+        per_page, page = self._page_args(rec)
+        state = rec.arg("state", "open")
+        sort = rec.arg("sort", "created")
+        direction = rec.arg("direction", "desc")
+        if state not in ("open", "closed", "all") or sort not in ("created", "updated", "comments") \
+                or direction not in ("asc", "desc"):
+            raise self._err(rec, 422, "Validation Failed",
+                            {"errors": [{"resource": "Issue", "field": "state/sort/direction", "code": "invalid"}]})
+        wanted = [x.strip().lower() for x in (rec.arg("labels") or "").split(",") if x.strip()]
+        since = rec.arg("since")
+        try:
+            since_dt = _parse_when(since) if since else None
+        except ValueError:
+            raise self._err(rec, 422, "Validation Failed") from None
+        with self.lock:
+            found = [i for (r, _), i in self.issues.items() if r == full.lower()
+                     and (state == "all" or i["state"] == state)
+                     and all(w in [x.lower() for x in i["labels"]] for w in wanted)
+                     and (since_dt is None or i["updated_at"] >= since_dt)]
+            key = {"created": lambda i: (i["created_at"], i["number"]), "updated": lambda i: (i["updated_at"], i["number"]),
+                   "comments": lambda i: (len(i["comments"]), i["number"])}[sort]
+            found.sort(key=key, reverse=direction == "desc")
+            out = [self._issue_json(i) for i in found[(page - 1) * per_page: page * per_page]]
+        return Reply(200, out, self._link(rec, page, per_page, len(found)))
 
     def _list_comments(self, rec, repo, number):
         issue = self._find(rec, repo, number)

@@ -221,8 +221,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (verbose) std::fprintf(stderr, "%s\n", g_input.c_str());
   const auto secs = esc::sections(s);
   if (secs.size() != 14) fail("a summary with every section filled has " + std::to_string(secs.size()) + " sections");
-  std::vector<std::string> titles;
-  for (const auto& sec : secs) titles.push_back(esc::lower(sec.title));
+  // The hypothesis heading says whether the hypotheses shown are confirmed,
+  // and a channel may show only the newest: there, either heading will do.
+  std::vector<std::string> titles, channel_titles;
+  for (const auto& sec : secs) {
+    titles.push_back(esc::lower(sec.title));
+    channel_titles.push_back(sec.id == esc::SectionId::hypothesis ? "hypothesis (" : titles.back());
+  }
 
   const std::string text = esc::render_text(s), md = esc::render_markdown(s);
   for (const auto* out : {&text, &md}) {
@@ -249,7 +254,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!body || *body != text) fail("the e-mail body does not decode to the text summary");
     }
     if (ch.format == "json" || ch.format == "generic") continue;
-    for (const auto& title : titles)
+    for (const auto& title : channel_titles)
       if (seen.find(title) == std::string::npos) fail(what + ": section left out: " + title);
   }
   return 0;

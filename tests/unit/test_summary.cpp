@@ -349,6 +349,21 @@ TEST_CASE("a confirmed hypothesis is titled so on every channel") {
   }
 }
 
+TEST_CASE("confirmed hypotheses cut to the newest stay titled confirmed (found by fuzz_render_long)") {
+  Summary s = full_summary();
+  s.hypotheses.clear();
+  for (int i = 0; i < 600; ++i)
+    s.hypotheses.push_back({t0 + Seconds{i}, fmt::format("confirmed hypothesis number {}, each one short", i), "",
+                            EntryKind::hypothesis, "confirmed", ""});
+  for (const auto& ch : every_channel()) {
+    if (ch.format == "json" || ch.format == "generic") continue;
+    CAPTURE(ch.format);
+    const std::string out = lower(shown(render_payload(ch, s, "key", {}, t0)));
+    CHECK(out.find("hypothesis (confirmed)") != std::string::npos);
+    CHECK(out.find("hypothesis (unconfirmed") == std::string::npos);
+  }
+}
+
 TEST_CASE("a long entry is cut in its middle to fit a channel; no section is left out") {
   Summary s = full_summary();
   const std::string pasted = "sentinel-facts HEAD-OF-LOG " + std::string(1'000'000, 'x') + " END-OF-LOG";
@@ -428,6 +443,27 @@ TEST_CASE(
       CAPTURE(word);
       CHECK(out.find(word) != std::string::npos);
     }
+  }
+}
+
+TEST_CASE("a case whose own fields outgrow a channel is cut to fit it too (found by fuzz_render_long)") {
+  Summary s = full_summary();
+  s.c.customer = std::string(3000, 'c');
+  s.c.title = s.subject = std::string(2000, 't');
+  s.c.tags = std::vector<std::string>(50, std::string(60, 'g'));
+  for (int i = 0; i < 600; ++i)
+    s.facts.push_back({t0 + Seconds{i}, fmt::format("fact number {}", i), "", EntryKind::fact, "", ""});
+  for (const auto& ch : every_channel()) {
+    CAPTURE(ch.format);
+    const Payload p = render_payload(ch, s, "key", {}, t0);
+    if (ch.format == "discord")
+      CHECK(nlohmann::json::parse(p.body)["embeds"][0]["description"].get<std::string>().size() <= 4096);
+    if (ch.format == "mattermost") CHECK(nlohmann::json::parse(p.body)["text"].get<std::string>().size() <= 16000);
+    if (ch.format == "teams") CHECK(p.body.size() <= 28000);
+    if (ch.format == "slack")
+      for (const auto& b : nlohmann::json::parse(p.body)["blocks"])
+        if (b["text"]["type"] == "mrkdwn") CHECK(b["text"]["text"].get<std::string>().size() <= 3000);
+    CHECK(shown(p).find("fact number 599") != std::string::npos);
   }
 }
 
