@@ -215,17 +215,18 @@ class SyncTest(EscTest):
         # GitHub's search lags behind a new issue; a retry moments after a
         # lost answer finds it among the repository's newest issues.
         gh = self.github(search_lag=300)
+        gh.add_issue("Someone else's, with no description", body=None)  # GitHub answers "body": null
         self.configure(("gh", self.github_channel(gh)))
         cid, other = self.seed({}, {"title": "Refunds stuck"})
         gh.drop_after_create()
         self.assertEqual(self.esc("send", cid).code, 75)
         self.ok("send", other)  # a newer issue, also not yet searchable
         r = self.ok("outbox", "retry", "--all")
-        self.assertIn("acme/support#1 ", r.err)
+        self.assertIn("acme/support#2 ", r.err)
         self.assertEqual(len(gh.created()), 2)
         self.assertEqual(len(gh.requests_to("POST", "/repos/acme/support/issues")), 2)
         self.assertEqual([d["deliveries"][0]["ticket"] for d in (self.latest(cid)[0], self.latest(other)[0])],
-                         ["acme/support#1", "acme/support#2"])
+                         ["acme/support#2", "acme/support#3"])
 
     def killed_while_creating(self, server, create_path, channel_block):
         """esc is killed (SIGKILL) after the tracker took the create request
