@@ -119,6 +119,9 @@ class Store {
   std::vector<Entry> entries(std::int64_t case_id);
   std::optional<Entry> get_entry(std::int64_t id);
   bool has_remote_entry(const std::string& source, const std::string& remote_id);
+  // The case's entries of `kind` that sync recorded from `source`, not
+  // struck (read through the index of what sync found).
+  std::vector<Entry> live_remote_entries(std::int64_t case_id, const std::string& source, EntryKind kind);
   void update_entry(const Entry& e);  // its state and whether it is struck
   // Throws a data Error (65) for a query that is not one.
   std::vector<SearchHit> search(const std::string& query, const std::string& kind, int limit, bool newest_first);

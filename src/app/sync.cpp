@@ -34,8 +34,7 @@ void record(Store& store, const FollowedDelivery& f, Time now, SyncedDelivery& l
     for (const auto& ev : f.events) {
       if (ev.kind == RemoteEvent::Kind::reopened) {
         // Open there again: the resolution it reported no longer holds.
-        for (Entry& u : store.entries(c->id)) {
-          if (u.kind != EntryKind::resolved_upstream || u.source != f.source || u.struck()) continue;
+        for (Entry& u : store.live_remote_entries(c->id, f.source, EntryKind::resolved_upstream)) {
           u.struck_at = now;
           u.struck_by = f.source;
           u.struck_reason = ev.text.empty() ? std::string("reopened") : "reopened: " + ev.text;

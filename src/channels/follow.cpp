@@ -33,6 +33,7 @@ std::optional<Time> parse_api_time(const std::string& text) {
 namespace {
 
 using detail::HttpResponse;
+using detail::json_text;
 using detail::TrackerAuth;
 using nlohmann::json;
 using Failure = FollowResult::Failure;
@@ -155,13 +156,6 @@ class Reader {
   Seconds waited_{0};
 };
 
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return {};
-  return it->get<std::string>();
-}
-
 std::string id_of(const json& j) {
   if (!j.is_object()) return {};
   auto it = j.find("id");
@@ -180,7 +174,7 @@ const json& field(const json& j, const char* key) {
 
 std::string person(const json& user) {
   for (const char* k : {"displayName", "login", "summary", "name", "emailAddress"})
-    if (auto s = str(user, k); !s.empty()) return received_text(s, 200);
+    if (auto s = json_text(user, k); !s.empty()) return received_text(s, 200);
   return {};
 }
 
@@ -239,16 +233,16 @@ FollowResult follow_jira(const ChannelConfig& ch, const std::vector<Delivery>& d
     const json& fields = field(issue.body, "fields");
     const std::string assignee = person(field(fields, "assignee"));
     const json& status = field(fields, "status");
-    const std::string status_name = received_text(str(status, "name"), 200);
-    const std::string category = str(field(status, "statusCategory"), "key");
-    const std::string resolution = received_text(str(field(fields, "resolution"), "name"), 200);
-    const std::string resolved_at = str(fields, "resolutiondate");
+    const std::string status_name = received_text(json_text(status, "name"), 200);
+    const std::string category = json_text(field(status, "statusCategory"), "key");
+    const std::string resolution = received_text(json_text(field(fields, "resolution"), "name"), 200);
+    const std::string resolved_at = json_text(fields, "resolutiondate");
     const bool done = category == "done" || !resolution.empty();
     // Who moved it to its status: the newest change to it in the changelog.
     std::string moved_by;
     for (const auto& h : field(field(issue.body, "changelog"), "histories"))
       for (const auto& item : field(h, "items"))
-        if (str(item, "field") == "status" && received_text(str(item, "toString"), 200) == status_name)
+        if (json_text(item, "field") == "status" && received_text(json_text(item, "toString"), 200) == status_name)
           moved_by = person(field(h, "author"));
     const std::string status_text = "status " + status_name + (moved_by.empty() ? "" : ", set by " + moved_by);
 
@@ -278,7 +272,7 @@ FollowResult follow_jira(const ChannelConfig& ch, const std::vector<Delivery>& d
         std::string text =
             body.is_string() ? body.get<std::string>() : body.dump(-1, ' ', false, json::error_handler_t::replace);
         f.events.push_back(event(RemoteEvent::Kind::reply, "comment:" + id, person(field(cm, "author")),
-                                 detail::parse_api_time(str(cm, "created")), received_text(text)));
+                                 detail::parse_api_time(json_text(cm, "created")), received_text(text)));
       }
       start += static_cast<int>(comments.size());
       const json& total = field(c.body, "total");
@@ -356,7 +350,7 @@ FollowResult follow_github(const ChannelConfig& ch, const std::vector<Delivery>&
       if (auto p = person(a); !p.empty()) assignees.push_back(p);
     if (assignees.empty())
       if (auto p = person(field(issue.body, "assignee")); !p.empty()) assignees.push_back(p);
-    const bool closed = str(issue.body, "state") == "closed";
+    const bool closed = json_text(issue.body, "state") == "closed";
     const std::string closed_by = person(field(issue.body, "closed_by"));
     if (!assignees.empty())
       f.events.push_back(event(RemoteEvent::Kind::acknowledged, "acknowledged", assignees.front(), std::nullopt,
@@ -383,8 +377,9 @@ FollowResult follow_github(const ChannelConfig& ch, const std::vector<Delivery>&
         const std::string id = id_of(cm);
         if (id.empty()) continue;
         f.events.push_back(event(RemoteEvent::Kind::reply, "comment:" + id, person(field(cm, "user")),
-                                 detail::parse_api_time(str(cm, "created_at")), received_text(str(cm, "body"))));
-        const std::string updated = str(cm, "updated_at");
+                                 detail::parse_api_time(json_text(cm, "created_at")),
+                                 received_text(json_text(cm, "body"))));
+        const std::string updated = json_text(cm, "updated_at");
         if (updated > newest) newest = updated;
       }
       url = next_link(c.r);
@@ -393,12 +388,12 @@ FollowResult follow_github(const ChannelConfig& ch, const std::vector<Delivery>&
     }
     f.cursor = newest;
     if (closed) {
-      std::string reason = str(issue.body, "state_reason");
+      std::string reason = json_text(issue.body, "state_reason");
       for (auto& chr : reason)
         if (chr == '_') chr = ' ';
       f.events.push_back(
-          event(RemoteEvent::Kind::resolved, "closed:" + str(issue.body, "closed_at"), closed_by,
-                detail::parse_api_time(str(issue.body, "closed_at")),
+          event(RemoteEvent::Kind::resolved, "closed:" + json_text(issue.body, "closed_at"), closed_by,
+                detail::parse_api_time(json_text(issue.body, "closed_at")),
                 by(reason.empty() ? std::string("closed") : "closed as " + received_text(reason, 100), closed_by)));
     } else {
       f.events.push_back(event(RemoteEvent::Kind::reopened, "", "", std::nullopt, "open"));
@@ -445,7 +440,7 @@ FollowResult follow_pagerduty(const ChannelConfig& ch, const std::vector<Deliver
       f.cursor = d.sync_cursor;
       if (d.remote_key.empty()) {
         f.remote_key = name;
-        f.remote_url = received_text(str(inc, "html_url"), 2000);
+        f.remote_url = received_text(json_text(inc, "html_url"), 2000);
       }
       // What happened to it, oldest first: acknowledgements and resolutions, with who.
       std::vector<json> log;
@@ -464,11 +459,11 @@ FollowResult follow_pagerduty(const ChannelConfig& ch, const std::vector<Deliver
         if (!field(l.body, "more").is_boolean() || !field(l.body, "more").get<bool>()) break;
       }
       std::sort(log.begin(), log.end(),
-                [](const json& a, const json& b) { return str(a, "created_at") < str(b, "created_at"); });
+                [](const json& a, const json& b) { return json_text(a, "created_at") < json_text(b, "created_at"); });
       for (const auto& e : log) {
-        const std::string type = str(e, "type");
+        const std::string type = json_text(e, "type");
         const std::string who = person(field(e, "agent"));
-        const auto at = detail::parse_api_time(str(e, "created_at"));
+        const auto at = detail::parse_api_time(json_text(e, "created_at"));
         if (type == "acknowledge_log_entry")
           f.events.push_back(
               event(RemoteEvent::Kind::acknowledged, "acknowledged", who, at, by("incident acknowledged", who)));
@@ -486,7 +481,8 @@ FollowResult follow_pagerduty(const ChannelConfig& ch, const std::vector<Deliver
           const std::string nid = id_of(n);
           if (nid.empty()) continue;
           f.events.push_back(event(RemoteEvent::Kind::reply, "note:" + nid, person(field(n, "user")),
-                                   detail::parse_api_time(str(n, "created_at")), received_text(str(n, "content"))));
+                                   detail::parse_api_time(json_text(n, "created_at")),
+                                   received_text(json_text(n, "content"))));
         }
       } else if (!notes.missing) {
         fail(out, notes, "");

@@ -55,6 +55,12 @@ TrackerAuth tracker_auth(const ChannelConfig& ch) {
   return a;
 }
 
+std::string json_text(const json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string tracker_base(const ChannelConfig& ch) {
   std::string u = ch.url;
   while (!u.empty() && u.back() == '/') u.pop_back();
@@ -92,14 +98,6 @@ DeliveryResult answer(const std::string& key, const std::string& url, bool adopt
   d.remote_url = url;
   d.adopted = adopted;
   return d;
-}
-
-// A string field of a server's answer; empty when it is missing or not a
-// string (json::value would throw on a number).
-std::string text_field(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::optional<json> parse(const HttpResponse& r) {
@@ -151,8 +149,8 @@ std::optional<DeliveryResult> search(const ChannelConfig& ch, const Auth& a, con
   auto carrying = [&](const json& items) -> std::optional<DeliveryResult> {
     for (const auto& item : items)
       if (item.is_object() && !item.contains("pull_request") && item.contains("number") &&
-          item["number"].is_number_integer() && text_field(item, "body").find(marker) != std::string::npos)
-        return answer(fmt::format("{}#{}", ch.repo, item["number"].get<long long>()), text_field(item, "html_url"),
+          item["number"].is_number_integer() && json_text(item, "body").find(marker) != std::string::npos)
+        return answer(fmt::format("{}#{}", ch.repo, item["number"].get<long long>()), json_text(item, "html_url"),
                       true);
     return std::nullopt;
   };
@@ -222,7 +220,7 @@ DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const P
   if (!j || !(*j).contains("number") || !(*j)["number"].is_number_integer())
     return not_delivered(
         fmt::format("{}: GitHub made the issue but answered no number; the next attempt finds it", mask_url(ch.url)));
-  return answer(fmt::format("{}#{}", ch.repo, (*j)["number"].get<long long>()), text_field(*j, "html_url"), false);
+  return answer(fmt::format("{}#{}", ch.repo, (*j)["number"].get<long long>()), json_text(*j, "html_url"), false);
 }
 
 }  // namespace esc::detail

@@ -2,6 +2,8 @@
 
 // Ticket trackers (Jira, GitHub): a delivery makes an issue there.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <optional>
 #include <string>
 
@@ -20,6 +22,10 @@ struct TrackerAuth {
   std::string problem;
 };
 TrackerAuth tracker_auth(const ChannelConfig& ch);
+
+// A string field of a tracker's answer; empty when it is missing or not a
+// string (json::value would throw on a null body or a numeric field).
+std::string json_text(const nlohmann::json& j, const char* key);
 
 // The tracker's API root (the channel's url without a trailing slash).
 std::string tracker_base(const ChannelConfig& ch);

@@ -46,6 +46,18 @@ bool Store::has_remote_entry(const std::string& source, const std::string& remot
   });
 }
 
+std::vector<Entry> Store::live_remote_entries(std::int64_t case_id, const std::string& source, EntryKind kind) {
+  return guarded("reading entries", [&] {
+    auto q = impl_->q(fmt::format("SELECT {} FROM entries e WHERE e.source = ? AND e.remote_id IS NOT NULL "
+                                  "AND e.case_id = ? AND e.kind = ? AND e.struck_at IS NULL ORDER BY e.id",
+                                  rows::entry_columns()),
+                      source, case_id, to_string(kind));
+    std::vector<Entry> out;
+    while (q->step()) out.push_back(rows::read_entry(*q));
+    return out;
+  });
+}
+
 void Store::update_entry(const Entry& e) {
   guarded("changing an entry", [&] {
     impl_
