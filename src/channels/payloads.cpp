@@ -345,13 +345,17 @@ auto fitted(const Summary& s, Render render, Fits fits) {
   std::size_t lo = kFloor, hi = longest;  // the answer is in [lo, hi)
   auto best = render(s, lo);
   if (!fits(best)) {
-    const Summary brief = briefed(s, kFloor);
-    for (const Summary* base : {&s, &brief})
+    // The newest entries of each list, as many as fit (none fitting: nullopt).
+    auto newest = [&](const Summary& base) -> std::optional<decltype(best)> {
       for (std::size_t keep = most / 2;; keep /= 2) {
-        auto p = render(trimmed(*base, keep), kFloor);
+        auto p = render(trimmed(base, keep), kFloor);
         if (fits(p)) return p;
-        if (keep == 0) break;
+        if (keep == 0) return std::nullopt;
       }
+    };
+    if (auto p = newest(s)) return std::move(*p);
+    const Summary brief = briefed(s, kFloor);  // only when the case's own fields are what does not fit
+    if (auto p = newest(brief)) return std::move(*p);
     return render(trimmed(brief, 0), kFloor);
   }
   while (hi - lo > 16) {
