@@ -21,6 +21,10 @@ struct DeliveryResult {
   std::optional<Seconds> retry_after;  // what the server asked for (429, 503)
   std::string remote_key, remote_url;  // the ticket made or found
   bool adopted = false;                // it was there already: an earlier attempt had made it
+  // Known not to have reached the channel (the tracker's search failed, or
+  // was not yet to be trusted): the time of the last attempt that may have
+  // reached it stands.
+  bool unsent = false;
 };
 
 inline DeliveryResult delivered() {
@@ -53,11 +57,19 @@ struct Sender {
 // e-mail.
 Payload render_payload(const ChannelConfig& ch, const Summary& s, const std::string& key, const Sender& from, Time now);
 
+// When an earlier attempt of this delivery that may have reached the
+// channel began (nullopt: none did), and now.
+struct Attempt {
+  std::optional<Time> earlier;
+  Time now{};
+};
+
 // Delivers one payload. Never throws for a failed delivery. Channels that
 // make tickets first look for one made by an earlier attempt with this key,
-// and adopt it.
+// and adopt it; a tracker whose search lags (Jira) makes no ticket while
+// that search may not yet show the one an earlier attempt made.
 DeliveryResult deliver(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key,
-                       const Config& cfg);
+                       const Config& cfg, const Attempt& attempt);
 
 // Whether a delivery that may have gone out (its outcome was never
 // recorded) is there: the file channel's file. nullopt when the channel

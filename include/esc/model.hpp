@@ -135,6 +135,9 @@ struct Delivery {
   Time created_at{};
   std::optional<Time> next_attempt_at;
   std::optional<Time> delivered_at;
+  // When the last attempt that may have reached the channel began (set
+  // when an attempt claims it, so a crash mid-attempt leaves it too).
+  std::optional<Time> attempted_at;
   std::string remote_key;  // the ticket it made (ENG-4411, #12), when the channel makes one
   std::string remote_url;
   std::string sync_cursor;  // what `esc sync` has seen of it, opaque to all but the channel

@@ -146,7 +146,9 @@ class Store {
   // database's clock, with a token only the claimer knows; false when it is
   // delivered or dropped, or another claim has not run out (unless that
   // claim's token is `take_over`: its holder is known to be dead).
-  bool claim_delivery(std::int64_t id, const std::string& token, int lease_seconds, const std::string& take_over = {});
+  // The claim marks when this attempt began (attempted_at = now).
+  bool claim_delivery(std::int64_t id, const std::string& token, int lease_seconds, Time now,
+                      const std::string& take_over = {});
   // The token of the claim on a delivery, if any.
   std::string claim_of(std::int64_t id);
   // Records an attempt's outcome (status, attempts, error, times, ticket),

@@ -105,6 +105,7 @@ bool holder_is_dead(const std::string& token) {
 Delivery after(const Delivery& before, const DeliveryResult& r, const Config& cfg, Time now) {
   Delivery d = before;
   d.attempts += 1;
+  if (!r.unsent) d.attempted_at = now;
   if (r.ok) {
     d.status = DeliveryStatus::delivered;
     d.delivered_at = now;
@@ -183,16 +184,20 @@ Attempted attempt_delivery(Store& store, const Config& cfg, std::int64_t deliver
       result = not_delivered(fmt::format("cannot render the stored summary: {}", e.what()), true);
     }
   }
+  result.unsent = !payload;
 
   const std::string token = claim_token();
   bool claimed = false;
   store.write([&] {
-    claimed = store.claim_delivery(d->id, token, lease_seconds(ch, cfg));
+    // The row as it is when claimed: another attempt may have ended since
+    // it was read above.
+    if (auto fresh = store.get_delivery(delivery_id)) d = fresh;
+    claimed = store.claim_delivery(d->id, token, lease_seconds(ch, cfg), now);
     // A claim of a process of this machine that is gone (killed, crashed)
     // need not wait for its lease to run out.
     if (!claimed)
       if (const std::string held = store.claim_of(d->id); holder_is_dead(held))
-        claimed = store.claim_delivery(d->id, token, lease_seconds(ch, cfg), held);
+        claimed = store.claim_delivery(d->id, token, lease_seconds(ch, cfg), now, held);
   });
   if (!claimed) return a;
 
@@ -203,7 +208,7 @@ Attempted attempt_delivery(Store& store, const Config& cfg, std::int64_t deliver
     } else if (auto there = find_delivered(*ch, *summary, d->key); there && there->ok) {
       result = *there;  // an earlier attempt's, found where it went: not sent again
     } else {
-      result = deliver(*ch, *summary, *payload, d->key, cfg);
+      result = deliver(*ch, *summary, *payload, d->key, cfg, Attempt{d->attempted_at, now});
     }
   }
   const Delivery next = after(*d, result, cfg, now);

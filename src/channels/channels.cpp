@@ -64,14 +64,14 @@ DeliveryResult deliver_file(const ChannelConfig& ch, const Summary& s, const Pay
 }  // namespace
 
 DeliveryResult deliver(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key,
-                       const Config& cfg) {
+                       const Config& cfg, const Attempt& attempt) {
   if (ch.type == "stdout") return deliver_stdout(p);
   if (ch.type == "file") return deliver_file(ch, s, p, key);
   if (ch.type == "command") return detail::deliver_command(ch, s, p, key, cfg);
   if (ch.type == "smtp") return detail::deliver_smtp(ch, p, cfg.engineer_email);
   if (ch.type == "webhook") return detail::deliver_webhook(ch, p, key);
   if (ch.type == "pagerduty") return detail::deliver_pagerduty(ch, p);
-  if (ch.type == "jira" || ch.type == "github") return detail::deliver_ticket(ch, s, p, key);
+  if (ch.type == "jira" || ch.type == "github") return detail::deliver_ticket(ch, s, p, key, attempt);
   return not_delivered(fmt::format("unknown channel type \"{}\"", ch.type), true);
 }
 

@@ -8,6 +8,7 @@
 
 #include "channels_internal.hpp"
 #include "esc/text.hpp"
+#include "esc/time.hpp"
 
 namespace esc::detail {
 
@@ -77,6 +78,10 @@ HttpResponse tracker_call(const ChannelConfig& ch, const TrackerAuth& a, const s
 namespace {
 
 using Auth = TrackerAuth;
+
+// How long Jira's search may take to show a new issue: "from a few seconds
+// to minutes" (Atlassian, "Search after write with search and reconcile").
+constexpr auto kJiraSearchSettles = std::chrono::minutes(5);
 
 std::string base_url(const ChannelConfig& ch) { return tracker_base(ch); }
 
@@ -174,18 +179,46 @@ std::optional<DeliveryResult> search(const ChannelConfig& ch, const Auth& a, con
   return not_delivered("");
 }
 
+// A create that failed. A 4xx answer refused the request, so no issue was
+// made; a 5xx or no answer at all may hide one that was.
+DeliveryResult create_failure(const std::string& where, const HttpResponse& r, const std::vector<std::string>& secrets) {
+  auto f = http_failure(where, r, secrets);
+  f.unsent = r.error.empty() && r.status >= 400 && r.status < 500;
+  return f;
+}
+
 }  // namespace
 
-DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key) {
+DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key,
+                              const Attempt& attempt) {
   Auth a = tracker_auth(ch);
   if (!a.problem.empty()) {
-    return not_delivered(a.problem, true);
+    auto r = not_delivered(a.problem, true);
+    r.unsent = true;
+    return r;
   }
   // A retry after a crash or a timeout must not open a second issue.
   DeliveryResult failure;
   auto found = search(ch, a, key, failure);
-  if (!found) return failure;
+  if (!found) {
+    failure.unsent = true;
+    return failure;
+  }
   if (found->ok) return *found;
+  // Jira's search is eventually consistent: an issue made moments ago may
+  // be missing from it for seconds to minutes (GitHub's list of newest
+  // issues, above, is not). Until that time has passed since an earlier
+  // attempt that may have made one, a miss proves nothing.
+  if (ch.type == "jira" && attempt.earlier && attempt.now < *attempt.earlier + kJiraSearchSettles) {
+    const Time after = *attempt.earlier + kJiraSearchSettles;
+    auto r = not_delivered(fmt::format("{}: Jira's search shows no issue for this delivery, but the attempt at {} "
+                                       "may have made one that its search does not show yet; no second issue is "
+                                       "made before {}",
+                                       mask_url(ch.url), format_local(*attempt.earlier), format_local(after)));
+    r.retry_after = std::chrono::duration_cast<Seconds>(after - attempt.now);
+    r.unsent = true;
+    return r;
+  }
 
   const std::string marker = ticket_marker(key);
   std::string title = inert(s.subject);
@@ -202,7 +235,7 @@ DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const P
                 {"labels", labels}};
     auto r = call(ch, a, "POST", base_url(ch) + "/rest/api/2/issue",
                   json{{"fields", fields}}.dump(-1, ' ', false, json::error_handler_t::replace));
-    if (!r.error.empty() || r.status != 201) return http_failure(mask_url(ch.url), r, a.secrets);
+    if (!r.error.empty() || r.status != 201) return create_failure(mask_url(ch.url), r, a.secrets);
     auto j = parse(r);
     if (!j || !(*j).contains("key") || !(*j)["key"].is_string())
       return not_delivered(
@@ -215,7 +248,7 @@ DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const P
             {"labels", ch.labels}};
   auto r = call(ch, a, "POST", fmt::format("{}/repos/{}/issues", base_url(ch), ch.repo),
                 body.dump(-1, ' ', false, json::error_handler_t::replace));
-  if (!r.error.empty() || r.status != 201) return http_failure(mask_url(ch.url), r, a.secrets);
+  if (!r.error.empty() || r.status != 201) return create_failure(mask_url(ch.url), r, a.secrets);
   auto j = parse(r);
   if (!j || !(*j).contains("number") || !(*j)["number"].is_number_integer())
     return not_delivered(

@@ -36,7 +36,8 @@ HttpResponse tracker_call(const ChannelConfig& ch, const TrackerAuth& a, const s
 
 // Adopts the issue an earlier attempt made for this key (found by the
 // tracker's search), else creates one.
-DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key);
+DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const Payload& p, const std::string& key,
+                              const Attempt& attempt);
 
 // The token a delivery's issue carries, for the search to find it: the key
 // as one word of letters and digits.

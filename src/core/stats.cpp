@@ -243,7 +243,11 @@ std::vector<StatsGroup> StatsBuilder::finish() {
     std::stable_sort(out.begin(), out.end(),
                      [&](const auto& a, const auto& b) { return rank(a.group) < rank(b.group); });
   }
-  if (out.empty() && by_ == StatsBy::none) out.push_back(StatsGroup{"all"});
+  if (out.empty() && by_ == StatsBy::none) {
+    StatsGroup all;
+    all.group = "all";
+    out.push_back(std::move(all));
+  }
   return out;
 }
 

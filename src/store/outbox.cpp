@@ -101,7 +101,8 @@ std::vector<Delivery> Store::delivered_open() {
   });
 }
 
-bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_seconds, const std::string& take_over) {
+bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_seconds, Time now,
+                           const std::string& take_over) {
   // One statement decides: two processes, on one machine or two, cannot
   // both see the row unclaimed, so at most one holds it. A claim whose
   // lease ran out (its holder died or stopped) can be taken over.
@@ -110,13 +111,13 @@ bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_
     // skipped rather than waited for (FOR UPDATE SKIP LOCKED): that one
     // claims it, this one goes on.
     const std::string clock = impl_->c().clock_sql();
-    auto q = impl_->q(fmt::format("UPDATE deliveries SET claim_token = ?, claimed_until = {0} + ? "
+    auto q = impl_->q(fmt::format("UPDATE deliveries SET claim_token = ?, claimed_until = {0} + ?, attempted_at = ? "
                                   "WHERE id = (SELECT id FROM deliveries WHERE id = ? "
                                   "AND status IN ('pending', 'failed') AND imported = 0 "
                                   "AND (claim_token IS NULL OR claimed_until IS NULL OR claimed_until < {0} "
                                   "OR claim_token = ?){1}) RETURNING id",
                                   clock, impl_->pg ? " FOR UPDATE SKIP LOCKED" : ""),
-                      token, lease_seconds, id, take_over.empty() ? std::string("\n") : take_over);
+                      token, lease_seconds, to_unix(now), id, take_over.empty() ? std::string("\n") : take_over);
     return q->step();
   });
 }
@@ -132,10 +133,10 @@ bool Store::record_delivery(const Delivery& d, const std::string& token) {
   return guarded("recording a delivery", [&] {
     auto q = impl_->q(
         "UPDATE deliveries SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?, delivered_at = ?, "
-        "remote_key = ?, remote_url = ?, sync_cursor = ?, claim_token = NULL, claimed_until = NULL "
+        "remote_key = ?, remote_url = ?, sync_cursor = ?, attempted_at = ?, claim_token = NULL, claimed_until = NULL "
         "WHERE id = ? AND claim_token = ? RETURNING id",
         to_string(d.status), d.attempts, d.last_error, opt_seconds(d.next_attempt_at), opt_seconds(d.delivered_at),
-        d.remote_key, d.remote_url, d.sync_cursor, d.id, token);
+        d.remote_key, d.remote_url, d.sync_cursor, opt_seconds(d.attempted_at), d.id, token);
     return q->step();
   });
 }

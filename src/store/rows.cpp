@@ -115,7 +115,7 @@ Escalation read_escalation(const db::Statement& q, int o) {
 std::string delivery_columns(const char* d, const char* x) {
   return columns(d, {"id", "escalation_id"}) + fmt::format(", {}.case_id, ", x) +
          columns(d, {"channel", "key", "status", "attempts", "last_error", "created_at", "next_attempt_at",
-                     "delivered_at", "remote_key", "remote_url", "sync_cursor", "imported"});
+                     "delivered_at", "remote_key", "remote_url", "sync_cursor", "imported", "attempted_at"});
 }
 
 Delivery read_delivery(const db::Statement& q, int o) {
@@ -135,6 +135,7 @@ Delivery read_delivery(const db::Statement& q, int o) {
   d.remote_url = q.text(o + 12);
   d.sync_cursor = q.text(o + 13);
   d.imported = q.integer(o + 14) != 0;
+  d.attempted_at = opt_time(q, o + 15);
   return d;
 }
 

@@ -105,6 +105,12 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_escalation ON deliveries(escalation_id);
 CREATE INDEX deliveries_open ON deliveries(next_attempt_at) WHERE status IN ('pending', 'failed') AND imported = 0;
 )sql",
+
+    // 2: SQLite's 10, when a delivery's last attempt that may have reached
+    // the channel began.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN attempted_at BIGINT;
+)sql",
 };
 
 }  // namespace

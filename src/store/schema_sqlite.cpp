@@ -400,6 +400,14 @@ CREATE TRIGGER entries_fts_update AFTER UPDATE OF text ON entries WHEN old.text 
   INSERT INTO entry_fts(rowid, text) VALUES (new.id, new.text);
 END;
 )sql",
+
+    // 10: when a delivery's last attempt that may have reached the channel
+    // began. A tracker whose search lags (Jira) is not taken at its word
+    // that no ticket exists until its search has had time to show the one
+    // that attempt may have made.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN attempted_at INTEGER;
+)sql",
 };
 
 }  // namespace

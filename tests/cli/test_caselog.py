@@ -332,7 +332,7 @@ class CaseLog(EscTest):
         self.assertEqual(os.stat(os.path.dirname(self.db)).st_mode & 0o777, 0o700)
         con = sqlite3.connect(self.db)
         self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "wal")
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 9)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 10)
 
     @sqlite_only("file paths in --db and $ESC_DB")
     def test_env_and_flag_choose_the_database(self):

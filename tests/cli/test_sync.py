@@ -265,6 +265,68 @@ class SyncTest(EscTest):
         cid = self.killed_while_creating(gh, r"^/repos/acme/support/issues$", ("gh", self.github_channel(gh)))
         self.assertEqual(self.latest(cid)[0]["deliveries"][0]["ticket"], "acme/support#1")
 
+    SETTLED = "2026-11-20T09:06:00Z"  # NOW + 6 minutes: past the 5 that Jira's search is given
+
+    def test_jira_search_that_lags_is_not_taken_at_its_word_after_a_lost_answer(self):
+        # Jira's search/jql is eventually consistent: an immediate retry that
+        # finds nothing must not make a second issue, and says when it will.
+        jira = self.jira(search_lag=2)
+        self.configure(("eng-jira", self.jira_channel(jira)))
+        cid, = self.seed({})
+        jira.drop_after_create()
+        self.assertEqual(self.esc("send", cid).code, 75)
+        r = self.esc("outbox", "retry", "--all")
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("may have made one that its search does not show yet", r.err)
+        self.assertIn("no second issue is made before 2026-11-20 09:05", r.err)
+        self.assertEqual(len(jira.requests_to("POST", "/rest/api/2/issue")), 1)
+        (d,) = self.ok("outbox", "--format", "json").json()
+        self.assertEqual(d["next_attempt_at"], "2026-11-20T09:05:00Z")
+        time.sleep(2.2)  # the index catches up
+        r = self.ok("outbox", "retry", env={"ESC_NOW": self.SETTLED})
+        self.assertIn("the ticket an earlier attempt had made", r.err)
+        self.assertEqual(len(jira.created()), 1)
+        self.assertEqual(len(jira.requests_to("POST", "/rest/api/2/issue")), 1)
+        self.assertEqual(self.latest(cid)[0]["deliveries"][0]["ticket"], "ESC-1")
+
+    def test_jira_sigkill_while_its_search_lags_ends_with_one_ticket(self):
+        jira = self.jira(search_lag=2)
+        self.configure(("eng-jira", self.jira_channel(jira)))
+        cid, = self.seed({})
+        jira.hang_next(seconds=1.5, method="POST", path="/rest/api/2/issue")
+        proc = subprocess.Popen([ESC, "send", cid], env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while not jira.requests_to("POST", "/rest/api/2/issue") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        while not jira.created() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(jira.created()), 1)
+        r = self.esc("outbox", "retry", "--all")  # the claim's holder is dead: taken over at once
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("no second issue is made before", r.err)
+        time.sleep(2.2)
+        self.ok("outbox", "retry", env={"ESC_NOW": self.SETTLED})
+        self.assertEqual(len(jira.requests_to("POST", "/rest/api/2/issue")), 1)
+        self.assertEqual(self.latest(cid)[0]["deliveries"][0]["ticket"], "ESC-1")
+
+    def test_jira_refusal_made_nothing_so_the_retry_after_a_fix_creates_at_once(self):
+        # A 4xx answer to the create made no issue: nothing to wait for.
+        jira = self.jira(search_lag=60)
+        self.configure(("eng-jira", self.jira_channel(jira)))
+        cid, = self.seed({})
+        jira.fail_next(status=400, method="POST", path="/rest/api/2/issue",
+                       body={"errorMessages": [], "errors": {"priority": "Priority name 'Highest' is not valid"}})
+        r = self.esc("send", cid)
+        self.assertEqual(r.code, 75, r)
+        (d,) = self.ok("outbox", "--format", "json").json()
+        self.assertEqual(d["status"], "failed")
+        r = self.ok("outbox", "retry", str(d["id"]))
+        self.assertIn("ESC-1", r.err)
+        self.assertEqual(len(jira.created()), 1)
+
     # ---- sync: Jira and GitHub ------------------------------------------------------
 
     def test_jira_assignment_comments_and_resolution_come_back_once(self):

@@ -220,6 +220,17 @@ class Schema(TeamTest):
         self.assertEqual(self.dump(), before)
         self.assertEqual(self.sent_files(), [])
 
+    def test_a_log_of_the_earlier_schema_is_brought_up_to_date_with_all_it_held(self):
+        cid = self.ready_case()
+        self.ok("send", cid)
+        # Schema 1 had no attempted_at.
+        self.pg.psql("ALTER TABLE esc.deliveries DROP COLUMN attempted_at; UPDATE esc.esc_schema SET version = 1")
+        self.assertIn("Checkout fails for EU cards", self.ok("list").out)
+        self.assertEqual(self.pg.psql("SELECT version FROM esc.esc_schema"), "2")
+        x, = self.ok("show", cid, "--format", "json").json()["escalations"]
+        self.assertEqual(x["deliveries"][0]["status"], "delivered")
+        self.ok("log", cid, "note", "after the upgrade")
+
     def test_a_database_without_a_log(self):
         r = self.fails(66, "list")
         self.assertIn("the database has no esc tables", r.err)

@@ -260,13 +260,13 @@ TEST_CASE("a delivery is claimed by one token at a time; an outcome is recorded 
   });
   Store other = open_file(db);
   bool mine = false, theirs = true;
-  s.write([&] { mine = s.claim_delivery(d.id, "token-a", 60); });
-  other.write([&] { theirs = other.claim_delivery(d.id, "token-b", 60); });
+  s.write([&] { mine = s.claim_delivery(d.id, "token-a", 60, Time{}); });
+  other.write([&] { theirs = other.claim_delivery(d.id, "token-b", 60, Time{}); });
   CHECK(mine);
   CHECK_FALSE(theirs);
   // The lease runs out: another may take it, and the first then records nothing.
   exec_sql(db, "UPDATE deliveries SET claimed_until = 0");
-  other.write([&] { theirs = other.claim_delivery(d.id, "token-b", 60); });
+  other.write([&] { theirs = other.claim_delivery(d.id, "token-b", 60, Time{}); });
   CHECK(theirs);
   Delivery done = d;
   done.status = DeliveryStatus::delivered;
@@ -280,7 +280,7 @@ TEST_CASE("a delivery is claimed by one token at a time; an outcome is recorded 
   CHECK(s.get_delivery(d.id)->status == DeliveryStatus::delivered);
   CHECK(s.outbox().empty());
   // Delivered: nobody claims it again.
-  s.write([&] { mine = s.claim_delivery(d.id, "token-c", 60); });
+  s.write([&] { mine = s.claim_delivery(d.id, "token-c", 60, Time{}); });
   CHECK_FALSE(mine);
 }
 
@@ -321,7 +321,7 @@ TEST_CASE("merging a record: new rows added by UUID, nothing local lost, importe
   CHECK(ds[0].imported);
   CHECK(s.outbox().empty());
   bool claimed = true;
-  s.write([&] { claimed = s.claim_delivery(ds[0].id, "t", 60); });
+  s.write([&] { claimed = s.claim_delivery(ds[0].id, "t", 60, Time{}); });
   CHECK_FALSE(claimed);
   // The same record again changes nothing.
   s.write([&] { m = s.merge_record(r); });
