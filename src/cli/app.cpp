@@ -13,6 +13,23 @@
 
 namespace esc::cli {
 
+namespace {
+
+// An option given an empty value (`--db "$DB"` with DB unset) would read
+// as not given and quietly fall back to a default: refused, unless its
+// help says what an empty value means (`--ref ""` clears the ref).
+void refuse_empty_values(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    if (opt->get_positional() || opt->get_type_size_max() == 0 ||
+        opt->get_description().find("\"\"") != std::string::npos)
+      continue;
+    opt->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("must not be empty") : ""; }, ""));
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_empty_values(*sub);
+}
+
+}  // namespace
+
 std::unique_ptr<CLI::App> build_app(Context& ctx) {
   auto app = std::make_unique<CLI::App>(
       "esc: escalate support cases with nothing lost on the way.\n"
@@ -38,6 +55,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
                    register_resolve,     register_review, register_stats,      register_report,  register_exchange,
                    register_init,        register_config, register_completions})
     reg(*app, ctx);
+  refuse_empty_values(*app);
 
   // `esc help [COMMAND...]`: the same as --help, for those who type it.
   auto words = std::make_shared<std::vector<std::string>>();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "schema.hpp"
@@ -154,6 +155,34 @@ bool Store::is_postgres(const std::string& location) {
   return location.starts_with("postgresql://") || location.starts_with("postgres://");
 }
 
+namespace {
+
+// A location that is meant as a server but is not one esc opens: a URI of
+// another (or mistyped) scheme, or libpq's "host=... password=..." form.
+// As a file name it would make a local log the user thinks is the team's,
+// with the password in its name. Neither is echoed: it may hold one.
+void refuse_unopenable(const std::string& location) {
+  const auto scheme_end = location.find("://");
+  const auto scheme = location.substr(0, scheme_end);
+  const bool uri = scheme_end != std::string::npos && scheme_end > 0 &&
+                   scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
+                       std::string::npos;
+  if (uri)
+    throw usage_error(fmt::format("the case log is given as a {}:// address, which esc cannot open", scheme),
+                      "give a file, or a PostgreSQL URI (postgresql://user@host/db); check --db, $ESC_DB and "
+                      "database.url");
+  std::string first = location.substr(0, location.find('='));
+  while (!first.empty() && first.back() == ' ') first.pop_back();
+  static const std::set<std::string> conninfo{"host", "hostaddr", "port",     "dbname",  "user",
+                                              "password", "passfile", "service", "sslmode"};
+  if (location.find('=') != std::string::npos && conninfo.count(first))
+    throw usage_error("the case log is given as key=value settings, which esc does not take",
+                      "give a PostgreSQL URI (postgresql://user@host/db; the password in ~/.pgpass), or a file; "
+                      "check --db, $ESC_DB and database.url");
+}
+
+}  // namespace
+
 Store Store::open(const std::string& location, const Options& options) {
   auto impl = std::make_unique<Impl>();
   if (is_postgres(location)) {
@@ -162,6 +191,7 @@ Store Store::open(const std::string& location, const Options& options) {
     migrate_postgres(*impl->db, options.create);
     return Store(std::move(impl));
   }
+  refuse_unopenable(location);
   if (!options.create) {
     // A read never makes a log: a mistyped --db must not look like an
     // empty one (`esc due --exit-code` would say "nothing due" forever).

@@ -182,6 +182,34 @@ class NothingReportedDoneThatWasNot(EscTest):
         self.ok("--db", typo, "new", "The first case")
         self.assertTrue(os.path.exists(typo))
 
+    def test_a_mistyped_server_address_makes_no_local_log_and_shows_no_password(self):
+        # A scheme typo or libpq's key=value form is not a file name: as one
+        # it would make a local log the user takes for the team's.
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(self.home)
+        before = sorted(os.listdir(self.home))
+        for location in ("postgress://esc:hunter2secret@127.0.0.1/esc",
+                         "host=127.0.0.1 port=5432 password=hunter2secret"):
+            for args in (["new", "The first case"], ["list"]):
+                with self.subTest(location=location, args=args):
+                    r = self.fails(64, "--db", location, *args)
+                    self.assertNotIn("hunter2secret", r.err + r.out)
+                    self.assertIn("postgresql://", r.err)
+            r = self.fails(64, "new", "x", env={"ESC_DB": location})
+        self.assertEqual(sorted(os.listdir(self.home)), before)
+
+    def test_an_empty_value_is_refused_not_taken_for_no_value(self):
+        # `--db "$DB"` with DB unset must not fall back to the default log.
+        cid = self.ready_case()
+        for args in (["--db", "", "new", "x"], ["report", "-o", ""], ["summary", cid, "--to", ""],
+                     ["ack", cid, "--by", ""], ["log", cid, "note", "--at", "", "x"], ["send", cid, "--to", ""]):
+            with self.subTest(args=args):
+                r = self.fails(64, *args)
+                self.assertIn("must not be empty", r.err)
+        self.assertEqual(len(self.ok("list", "--format", "json").json()), 1)
+        self.assertEqual(self.ok("show", cid, "--format", "json").json()["escalations"], [])
+        self.ok("edit", cid, "--ref", "")  # its help says what "" does: clears the ref
+
     def test_config_check_reports_each_missing_secret(self):
         self.write_config(ENGINEER + path_block("p", ["chat", "mail"]) + routing("p")
                           + webhook("chat", "slack", "ESC_UNSET_HOOK")
