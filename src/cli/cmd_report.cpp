@@ -5,6 +5,7 @@
 #include "common.hpp"
 #include "esc/error.hpp"
 #include "esc/files.hpp"
+#include "esc/redact.hpp"
 #include "esc/report.hpp"
 
 namespace esc::cli {
@@ -25,6 +26,27 @@ void add_lists(Report& r, Store& store) {
     r.lessons.push_back({l.entry.case_id, l.case_title, l.customer, l.entry.text, l.entry.author, l.entry.at});
 }
 
+// A report is made to be mailed and printed: what leaves the machine is
+// masked as a summary is, in every text the log gave it.
+void mask(Report& r, const Redactor& redactor) {
+  auto m = [&](std::string& s) { s = redactor.apply(s); };
+  for (auto& g : r.groups) m(g.group);
+  for (auto* rows : {&r.top.triggers, &r.top.customers, &r.top.paths})
+    for (auto& row : *rows) m(row.name);
+  for (auto& w : r.waiting) {
+    m(w.title);
+    m(w.customer);
+    m(w.path);
+    m(w.acked_by);
+  }
+  for (auto& l : r.lessons) {
+    m(l.case_title);
+    m(l.customer);
+    m(l.text);
+    m(l.author);
+  }
+}
+
 void run_report(const ReportOptions& o, Context& ctx) {
   if (o.output.empty() && ctx.out().stdout_is_tty())
     throw usage_error("where should the report go?", "give -o FILE.html, or -o - for standard output");
@@ -39,6 +61,7 @@ void run_report(const ReportOptions& o, Context& ctx) {
   store.each_stats_case(since, until, [&](const StatsCase& c) { builder.add(c); });
   Report r = builder.finish(since, until);
   add_lists(r, store);
+  mask(r, Redactor(ctx.config()));
   const std::string html = report_html(r);
   if (o.output.empty() || o.output == "-") {
     std::cout << html;

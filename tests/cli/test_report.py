@@ -411,6 +411,29 @@ class Report(ReportTest):
         self.assertEqual(c[3], "4")
 
 
+class Masked(ReportTest):
+    def test_card_numbers_and_redact_patterns_are_masked_in_the_report(self):
+        # A report is made to be mailed and printed: it leaves the machine
+        # as a summary does, masked as a summary is.
+        with open(self.config_file, "a") as f:
+            f.write("\n[[redact]]\npattern = 'secret-[a-z]+'\n")
+        c = self.at("2026-11-10T09:00:00Z", "new", "Card 4111111111111111 declined", "--customer",
+                    "Cust 4111 1111 1111 1111", "--severity", "high", "--trigger", "sla-breach").out.strip()
+        for kind in ("fact", "step", "hypothesis", "notice"):
+            self.at("2026-11-10T09:00:00Z", "log", c, kind, "x")
+        self.at("2026-11-10T10:00:00Z", "send", c)
+        other = self.at("2026-11-10T11:00:00Z", "new", "Token secret-abc leaked", "--customer", "Initech").out.strip()
+        self.at("2026-11-10T12:00:00Z", "resolve", other)
+        self.at("2026-11-10T13:00:00Z", "review", other, "--lesson", "card 6011111111111117 and secret-xyz")
+        _, page, _ = self.report()
+        for secret in ("4111111111111111", "4111 1111 1111 1111", "6011111111111117", "secret-abc", "secret-xyz"):
+            self.assertNotIn(secret, page)
+        self.assertIn("Card [card number] declined", page)
+        self.assertIn("Cust [card number]", page)
+        self.assertIn("card [card number] and [redacted]", page)
+        self.assertIn("Token [redacted] leaked", page)
+
+
 class InChromium(ReportTest):
     """One log, rendered by Chromium three times: its DOM, a desktop
     screenshot in light mode and a phone one in dark mode."""
