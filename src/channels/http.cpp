@@ -31,11 +31,15 @@ std::vector<std::string> url_secrets(const std::string& url) {
   if (start != std::string::npos) {
     const std::string tail = url.substr(start);
     out.push_back(tail);
+    // Each piece long enough to be a secret and not a common word: of the
+    // path, 8 characters or more; a query's value (token=...), 4 or more.
     std::string piece;
+    bool value = false;
     for (char ch : tail + "/") {
       if (ch == '/' || ch == '?' || ch == '&' || ch == '=' || ch == '#') {
-        if (piece.size() >= 8) out.push_back(piece);
+        if (piece.size() >= (value ? 4u : 8u)) out.push_back(piece);
         piece.clear();
+        value = ch == '=';
       } else {
         piece += ch;
       }

@@ -722,6 +722,22 @@ class SendTest(EscTest):
             self.assertNoSecret(f"{where}: stderr", res.err, secrets)
         self.assertNoSecret("the database", self.db_bytes(), secrets)
 
+    def test_a_short_token_in_a_webhook_query_is_masked_when_the_server_echoes_it(self):
+        # A receiver that quotes part of the URL back in its refusal: each
+        # piece of a secret URL is masked, down to a query value of 4.
+        hook = self.serve(HttpReceiver())
+        hook.respond(403, body="invalid_token: SECRETXYZ?token=QSECRT7 (key QSECRT7)")
+        self.env["ESC_HOOK_URL"] = hook.url("/hooks/SECRETXYZ?token=QSECRT7&format=json")
+        self.write_config(ENGINEER + path_block("tier2", ["chat"]) + routing("tier2")
+                          + webhook("chat", "slack", "ESC_HOOK_URL"))
+        cid, = self.seed({})
+        r = self.esc("send", cid)
+        self.assertIn("HTTP 403", r.err)
+        for where, text in (("send", r.err + r.out), ("outbox", self.ok("outbox", "--format", "json").out),
+                            ("export", self.ok("export").out), ("the database", self.db_bytes().decode("latin-1"))):
+            self.assertNotIn("QSECRT7", text, where)
+            self.assertNotIn("SECRETXYZ", text, where)
+
     def test_card_numbers_are_masked_in_every_channel_and_the_snapshot(self):
         mail = self.serve(SmtpServer())
         hook = self.serve(HttpReceiver())
