@@ -36,7 +36,11 @@ void report(Context& ctx, const Report& r) {
     out.hint("fix the channel (`esc config check`), then `esc outbox retry DELIVERY`");
   }
   for (const auto& o : r.other) std::cerr << fmt::format("esc: {}\n", o);
-  if (!r.deferred.empty() || !r.failed.empty() || !r.unrecorded.empty() || !r.other.empty())
+  // Failed for good is not temporary: the channel needs fixing (78), and
+  // says so to a script or cron before any deferral does.
+  if (!r.failed.empty())
+    ctx.exit_code = static_cast<int>(Exit::config);
+  else if (!r.deferred.empty() || !r.unrecorded.empty() || !r.other.empty())
     ctx.exit_code = static_cast<int>(Exit::temp_fail);
 }
 

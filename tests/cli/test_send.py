@@ -543,7 +543,8 @@ class SendTest(EscTest):
         self.write_config(ENGINEER + path_block("tier2", ["chat"]) + routing("tier2")
                           + webhook("chat", "slack", "ESC_SLACK_URL"))
         cid, = self.seed({})
-        r = self.deferred("send", cid)
+        r = self.esc("send", cid)
+        self.assertEqual(r.code, 78, r)  # a 404 fails for good
         self.assertIn("HTTP 404", r.err)
         self.assertIn("no webhook at", r.err)
         error = self.outbox()[0]["last_error"]
@@ -697,14 +698,16 @@ class SendTest(EscTest):
         cid, = self.seed({})
         outputs = []
 
-        r = self.deferred("send", cid)
+        r = self.esc("send", cid)
+        self.assertEqual(r.code, 78, r)  # the mail fails for good: see below
         outputs.append(("send", r))
         self.assertIn(f"http://127.0.0.1:{hook.port}/…", r.err)
         for args in (("outbox",), ("outbox", "--format", "csv")):
             outputs.append((" ".join(args), self.ok(*args)))
 
         hook.start()
-        r = self.deferred("outbox", "retry", "--all")  # the mail still cannot go: see below
+        r = self.esc("outbox", "retry", "--all")  # the mail still cannot go: see below
+        self.assertEqual(r.code, 78, r)
         outputs.append(("retry", r))
         self.assertEqual(sorted(x.path for x in hook.requests),
                          sorted([SLACK_PATH, f"/generic/hook?token={FILE_HOOK_TOKEN}", "/v2/enqueue"]))

@@ -320,7 +320,7 @@ class SyncTest(EscTest):
         jira.fail_next(status=400, method="POST", path="/rest/api/2/issue",
                        body={"errorMessages": [], "errors": {"priority": "Priority name 'Highest' is not valid"}})
         r = self.esc("send", cid)
-        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.code, 78, r)  # failed for good
         (d,) = self.ok("outbox", "--format", "json").json()
         self.assertEqual(d["status"], "failed")
         r = self.ok("outbox", "retry", str(d["id"]))

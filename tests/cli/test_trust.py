@@ -256,7 +256,7 @@ class PermanentFailures(EscTest):
         self.hook.respond(404, body="no such hook")
         cid = self.ready_case()
         r = self.esc("send", cid)
-        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.code, 78, r)  # not temporary: the channel needs fixing
         self.assertIn("failed for good, needs a person", r.err)
         self.assertIn("HTTP 404", r.err)
         (d,) = self.ok("outbox", "--format", "json").json()
@@ -266,7 +266,7 @@ class PermanentFailures(EscTest):
         self.assertIn("failed for good", [i for i in due if i["kind"] == "delivery"][0]["message"])
         before = len(self.hook.requests)
         r = self.esc("outbox", "retry", "--all")  # what cron runs: leaves it alone
-        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.code, 78, r)
         self.assertEqual(len(self.hook.requests), before)
         self.hook.ok()
         r = self.ok("outbox", "retry", str(d["id"]))  # after the fix, by hand
@@ -290,7 +290,7 @@ class PermanentFailures(EscTest):
     def test_a_missing_secret_fails_for_good(self):
         cid = self.ready_case()
         r = self.esc("send", cid, env={"ESC_HOOK": None})
-        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.code, 78, r)
         self.assertIn("$ESC_HOOK is not set", r.err)
         self.assertEqual(self.ok("outbox", "--format", "json").json()[0]["status"], "failed")
 
@@ -487,7 +487,7 @@ class EverydayFriction(EscTest):
             self.ok("log", "1", kind, text)
         self.ok("edit", "1", "--trigger", "sla-breach")
         r = self.esc("send", "1")
-        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.code, 78, r)
         self.assertIn("would start with '-'", r.err)
         self.assertEqual(self.ok("outbox", "--format", "json").json()[0]["status"], "failed")
 
