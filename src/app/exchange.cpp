@@ -36,7 +36,13 @@ ImportReport import_lines(Store& store, std::istream& in, const std::string& nam
       } catch (const std::invalid_argument& e) {
         throw data_error(fmt::format("{}:{}: {}; nothing was imported", name, number, inert(e.what())));
       }
-      const MergeResult m = store.merge_record(r);
+      MergeResult m;
+      try {
+        m = store.merge_record(r);
+      } catch (const Error& e) {
+        if (e.code() != Exit::data) throw;
+        throw data_error(fmt::format("{}:{}: {}; nothing was imported", name, number, e.what()));
+      }
       switch (m.outcome) {
         case MergeResult::Outcome::added:
           ++report.added;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <set>
 #include <stdexcept>
 
 #include "esc/text.hpp"
@@ -115,6 +116,24 @@ std::string opt_str(const json& j, const char* name, bool line = false) {
   return str(j, name, line);
 }
 
+// A UUID as esc makes them (8-4-4-4-12 hexadecimal digits): the key that
+// unites records across logs, so nothing else is taken for one.
+std::string uuid(const json& j, const char* name) {
+  std::string u = str(j, name, true);
+  bool ok = u.size() == 36;
+  for (std::size_t i = 0; ok && i < u.size(); ++i)
+    ok = (i == 8 || i == 13 || i == 18 || i == 23) ? u[i] == '-' : std::isxdigit(static_cast<unsigned char>(u[i])) != 0;
+  if (!ok) bad(name, "expected a UUID (8-4-4-4-12 hexadecimal digits)");
+  return u;
+}
+
+// A name from a config's list (a severity, a path): a word, never empty.
+std::string name_field(const json& j, const char* name) {
+  std::string v = str(j, name, true);
+  if (v.empty()) bad(name, "empty");
+  return v;
+}
+
 std::int64_t integer(const json& j, const char* name) {
   const auto& v = field(j, name);
   if (!v.is_number_integer()) bad(name, "expected an integer");
@@ -162,12 +181,11 @@ std::vector<std::string> strings(const json& j, const char* name) {
 Case case_from_json(const json& j) {
   Case c;
   c.id = integer(j, "id");
-  c.uuid = str(j, "uuid", true);
-  if (c.uuid.empty()) bad("uuid", "empty");
+  c.uuid = uuid(j, "uuid");
   c.title = str(j, "title", true);
   if (c.title.empty()) bad("title", "empty");
   c.customer = opt_str(j, "customer", true);
-  c.severity = str(j, "severity", true);
+  c.severity = name_field(j, "severity");
   auto st = parse_status(str(j, "status"));
   if (!st) bad("status", "expected open, escalated or resolved");
   c.status = *st;
@@ -193,8 +211,7 @@ Case case_from_json(const json& j) {
 Entry entry_from_json(const json& j) {
   Entry e;
   e.id = integer(j, "id");
-  e.uuid = str(j, "uuid", true);
-  if (e.uuid.empty()) bad("uuid", "empty");
+  e.uuid = uuid(j, "uuid");
   auto kind = parse_entry_kind(str(j, "kind", true));
   if (!kind) bad("kind", fmt::format("unknown entry kind \"{}\"", str(j, "kind", true)));
   e.kind = *kind;
@@ -213,12 +230,11 @@ Entry entry_from_json(const json& j) {
 Escalation escalation_from_json(const json& j) {
   Escalation x;
   x.id = integer(j, "id");
-  x.uuid = str(j, "uuid", true);
-  if (x.uuid.empty()) bad("uuid", "empty");
+  x.uuid = uuid(j, "uuid");
   const auto level = integer(j, "level");
   if (level < 1 || level > 1000) bad("level", "expected 1 to 1000");
   x.level = static_cast<int>(level);
-  x.path = str(j, "path", true);
+  x.path = name_field(j, "path");
   x.at = time(j, "at");
   x.sent_by = opt_str(j, "sent_by", true);
   x.forced = boolean(j, "forced", false);
@@ -236,9 +252,8 @@ Delivery delivery_from_json(const json& j) {
   Delivery d;
   d.id = integer(j, "id");
   d.escalation_id = integer(j, "escalation_id");
-  d.channel = str(j, "channel", true);
-  d.key = str(j, "key", true);
-  if (d.key.empty()) bad("key", "empty");
+  d.channel = name_field(j, "channel");
+  d.key = uuid(j, "key");
   auto st = parse_delivery_status(str(j, "status"));
   if (!st) bad("status", "expected pending, delivered, failed or dropped");
   d.status = *st;
@@ -275,7 +290,11 @@ CaseRecord record_from_json(const std::string& line) {
   if (!j.is_object()) throw std::invalid_argument("expected a JSON object");
   CaseRecord r;
   if (!j.contains("case")) bad("case", "missing");
-  r.c = case_from_json(j["case"]);
+  try {
+    r.c = case_from_json(j["case"]);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("case.{}", e.what()));
+  }
   auto each = [&](const char* name, auto&& fn) {
     if (!j.contains(name) || j[name].is_null()) return;
     if (!j[name].is_array()) bad(name, "expected an array");
@@ -296,6 +315,24 @@ CaseRecord record_from_json(const std::string& line) {
     d.case_id = r.c.id;
     r.deliveries.push_back(std::move(d));
   });
+  // One record, one of each thing: a UUID twice, or a delivery of an
+  // escalation the record does not hold, would be silently dropped.
+  std::set<std::string> uuids;
+  std::set<std::int64_t> escalation_ids;
+  auto once = [](auto& seen, const auto& key, const std::string& field) {
+    if (!seen.insert(key).second) bad(field, "the same as another's in this record");
+  };
+  for (std::size_t i = 0; i < r.entries.size(); ++i)
+    once(uuids, r.entries[i].uuid, fmt::format("entries[{}].uuid", i));
+  for (std::size_t i = 0; i < r.escalations.size(); ++i) {
+    once(uuids, r.escalations[i].uuid, fmt::format("escalations[{}].uuid", i));
+    once(escalation_ids, r.escalations[i].id, fmt::format("escalations[{}].id", i));
+  }
+  for (std::size_t i = 0; i < r.deliveries.size(); ++i) {
+    once(uuids, r.deliveries[i].key, fmt::format("deliveries[{}].key", i));
+    if (!escalation_ids.count(r.deliveries[i].escalation_id))
+      bad(fmt::format("deliveries[{}].escalation_id", i), "no escalation of this record has that id");
+  }
   return r;
 }
 

@@ -47,6 +47,16 @@ void Store::each_record(std::optional<Time> since, const std::function<void(cons
   guarded("exporting", [&] { read(run); });
 }
 
+namespace {
+
+// A record naming what this log holds under another case: the file and the
+// log disagree on what belongs where, and neither is taken over the other.
+Error elsewhere(const char* what, const std::string& uuid, std::int64_t other) {
+  return data_error(fmt::format("{} {} is case #{}'s here, not this case's", what, uuid, other));
+}
+
+}  // namespace
+
 MergeResult Store::merge_record(const CaseRecord& r) {
   MergeResult m;
   m.file_id = r.c.id;
@@ -86,8 +96,9 @@ MergeResult Store::merge_record(const CaseRecord& r) {
     for (const Entry& in : r.entries) {
       auto q = s.cq("SELECT id, case_id, struck_at FROM entries WHERE uuid = ?", in.uuid);
       if (q->step()) {
+        if (q->integer(1) != c.id) throw elsewhere("entry", in.uuid, q->integer(1));
         // Here already. A strike made in the other log is kept here too.
-        if (q->integer(1) == c.id && q->is_null(2) && in.struck_at) {
+        if (q->is_null(2) && in.struck_at) {
           auto e = get_entry(q->integer(0));
           e->struck_at = in.struck_at;
           e->struck_by = in.struck_by;
@@ -105,7 +116,7 @@ MergeResult Store::merge_record(const CaseRecord& r) {
     for (const Escalation& in : r.escalations) {
       auto q = s.cq("SELECT id, case_id, acked_at FROM escalations WHERE uuid = ?", in.uuid);
       if (q->step()) {
-        if (q->integer(1) != c.id) continue;  // another case's: not this record's to change
+        if (q->integer(1) != c.id) throw elsewhere("escalation", in.uuid, q->integer(1));
         escalation_ids[in.id] = q->integer(0);
         if (q->is_null(2) && in.acked_at) {
           auto x = get_escalation(q->integer(0));
@@ -124,8 +135,9 @@ MergeResult Store::merge_record(const CaseRecord& r) {
     for (const Delivery& in : r.deliveries) {
       auto it = escalation_ids.find(in.escalation_id);
       if (it == escalation_ids.end()) continue;
-      auto q = s.cq("SELECT id, status FROM deliveries WHERE key = ?", in.key);
+      auto q = s.cq("SELECT id, status, escalation_id FROM deliveries WHERE key = ?", in.key);
       if (q->step()) {
+        if (q->integer(2) != it->second) throw data_error(fmt::format("delivery key {} is another escalation's here", in.key));
         // Delivered in the other log: this one must not send it again.
         if (q->text(1) == "pending" && in.status == DeliveryStatus::delivered)
           s.q("UPDATE deliveries SET status = 'delivered', delivered_at = ?, next_attempt_at = NULL WHERE id = ?",

@@ -172,6 +172,40 @@ class UntrustedFilesStayData(EscTest):
                 self.assertIn("control characters", r.err)
                 self.assertIn("nothing was imported", r.err)
 
+    def test_a_record_that_would_lose_part_of_itself_imports_nothing(self):
+        # Each of these was dropped in silence before: a line is taken
+        # whole, or not at all.
+        def entry(u, kind="fact"):
+            return {"id": 1, "uuid": u, "kind": kind, "text": "t", "at": "2026-11-20T08:00:00Z"}
+        x = {"id": 1, "uuid": str(uuid.uuid4()), "level": 1, "path": "p", "at": "2026-11-20T08:00:00Z",
+             "subject": "s", "snapshot": ""}
+        d = {"id": 1, "escalation_id": 2, "channel": "cmd", "key": str(uuid.uuid4()), "status": "delivered",
+             "attempts": 1, "created_at": "2026-11-20T08:00:00Z"}
+        twice = str(uuid.uuid4())
+        for what, record, says in (
+                ("an entry UUID twice", {"entries": [entry(twice), entry(twice, "step")]},
+                 "entries[1].uuid: the same as another's in this record"),
+                ("a delivery of no escalation here", {"escalations": [x], "deliveries": [d]},
+                 "deliveries[0].escalation_id: no escalation of this record has that id"),
+                ("a UUID that is not one", {"entries": [entry("not-a-uuid")]}, "entries[0].uuid: expected a UUID"),
+                ("a case UUID that is not one", {"case": self.crafted(uuid="x")}, "case.uuid: expected a UUID"),
+                ("no severity", {"case": self.crafted(severity="")}, "case.severity: empty")):
+            with self.subTest(what):
+                line = json.dumps({"case": self.crafted(), "entries": [], "escalations": [], "deliveries": [],
+                                   **record})
+                r = self.fails(65, "import", "-", input=line + "\n")
+                self.assertIn(says, r.err)
+                self.assertIn("nothing was imported", r.err)
+        # An entry this log holds under another case.
+        cid = self.new_case("Here first")
+        self.ok("log", cid, "fact", "mine")
+        mine = next(e for e in self.ok("show", cid, "--format", "json").json()["entries"] if e["kind"] == "fact")
+        line = json.dumps({"case": self.crafted(id=7), "entries": [entry(mine["uuid"])], "escalations": [],
+                           "deliveries": []})
+        r = self.fails(65, "import", "-", input=line + "\n")
+        self.assertIn(f"stdin:1: entry {mine['uuid']} is case #{cid}'s here, not this case's", r.err)
+        self.assertEqual(len(self.ok("list", "--format", "json").json()), 1)
+
     def test_every_output_format_shows_control_characters_inert(self):
         cid = self.new_case("Plain title")
         self.ok("log", cid, "note", "click \x1b]8;;http://evil.example\x07here\x1b]8;;\x07 or \x1b]52;c;aGk=\x07")
