@@ -12,6 +12,7 @@
 #include "esc/channels.hpp"
 #include "esc/checklist.hpp"
 #include "esc/config.hpp"
+#include "esc/error.hpp"
 #include "esc/store.hpp"
 #include "esc/summary.hpp"
 
@@ -53,6 +54,9 @@ struct SendPlan {
 // What `esc send` would do, read from the log as it is. Throws data or
 // usage Errors for a resolved case or an unknown path or channel.
 SendPlan plan_send(Store& store, const Config& cfg, const SendRequest& r, Time now);
+// Why `esc send` would refuse this plan (not ready without --force, or the
+// path's last escalation unanswered without --again): exit 1.
+std::optional<Error> refusal(const SendPlan& p, const SendRequest& r);
 
 struct Sent {
   Escalation x;  // the escalation delivered (new, or the one re-delivered)

@@ -85,6 +85,25 @@ SendPlan plan_send(Store& store, const Config& cfg, const SendRequest& r, Time n
   return make_plan(store, cfg, r, now);
 }
 
+std::optional<Error> refusal(const SendPlan& p, const SendRequest& r) {
+  if (!p.summary.readiness.ready() && !r.force) {
+    std::string missing;
+    for (const auto* m : p.summary.readiness.missing(true)) missing += fmt::format("\n  - {}: {}", m->key, m->question);
+    return Error(Exit::no, fmt::format("case #{} is not ready to escalate; missing:{}", p.c.id, missing),
+                 fmt::format("`esc check {}` asks for each; or `--force --reason TEXT` to send anyway", p.c.id));
+  }
+  if (p.unanswered && !r.again && !p.redeliver) {
+    const auto& u = *p.unanswered;
+    return Error(Exit::no,
+                 fmt::format("case #{} was escalated to {} at {} (level {}) and has no answer yet; nothing was sent",
+                             p.c.id, u.path, format_utc(u.at), u.level),
+                 fmt::format("`esc outbox retry` delivers what is still queued; `esc send {} --to NEXT` goes to the "
+                             "next level{}; `esc send {} --again --reason TEXT` sends to {} once more",
+                             p.c.id, p.path->next.empty() ? "" : fmt::format(" ({})", p.path->next), p.c.id, u.path));
+  }
+  return std::nullopt;
+}
+
 Sent record_send(Store& store, const Config& cfg, const SendRequest& r, const Engineer& who, Time now) {
   Sent sent;
   // Durable: once a channel has it, the escalation must not be forgotten.
@@ -93,23 +112,7 @@ Sent record_send(Store& store, const Config& cfg, const SendRequest& r, const En
         sent = {};
         const SendPlan p = make_plan(store, cfg, r, now);
         const bool ready = p.summary.readiness.ready();
-        if (!ready && !r.force) {
-          std::string missing;
-          for (const auto* m : p.summary.readiness.missing(true))
-            missing += fmt::format("\n  - {}: {}", m->key, m->question);
-          throw Error(Exit::no, fmt::format("case #{} is not ready to escalate; missing:{}", p.c.id, missing),
-                      fmt::format("`esc check {}` asks for each; or `--force --reason TEXT` to send anyway", p.c.id));
-        }
-        if (p.unanswered && !r.again && !p.redeliver) {
-          const auto& u = *p.unanswered;
-          throw Error(
-              Exit::no,
-              fmt::format("case #{} was escalated to {} at {} (level {}) and has no answer yet; nothing was sent",
-                          p.c.id, u.path, format_utc(u.at), u.level),
-              fmt::format("`esc outbox retry` delivers what is still queued; `esc send {} --to NEXT` goes to the next "
-                          "level{}; `esc send {} --again --reason TEXT` sends to {} once more",
-                          p.c.id, p.path->next.empty() ? "" : fmt::format(" ({})", p.path->next), p.c.id, u.path));
-        }
+        if (auto no = refusal(p, r)) throw *no;
         Escalation x;
         if (p.redeliver) {
           x = *p.unanswered;

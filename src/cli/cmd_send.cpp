@@ -101,10 +101,14 @@ bool record(SendOptions& o, Context& ctx, app::Sent& sent, bool& recording) {
       std::cout << p.body;
       if (!p.body.ends_with("\n")) std::cout << '\n';
     }
-    if (plan.unanswered && !req.again && !plan.redeliver)
-      ctx.out().warn(fmt::format("level {} to {} is still unanswered: `esc send` would refuse without --again",
-                                 plan.unanswered->level, plan.unanswered->path));
     ctx.out().info("Dry run: nothing was recorded or sent.");
+    // What a real send would say, and its exit status: a script that
+    // checks first must not be told that a refused send would go.
+    if (auto no = app::refusal(plan, req)) {
+      std::cerr << "esc: a real send would refuse: " << no->what() << '\n';
+      ctx.out().hint(no->hint());
+      ctx.exit_code = static_cast<int>(Exit::no);
+    }
     return false;
   }
   recording = true;

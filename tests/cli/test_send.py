@@ -636,6 +636,22 @@ class SendTest(EscTest):
         self.assertFalse(os.path.exists(out))
         self.assertFalse(os.path.exists(os.path.join(self.home, "escalations")))
 
+    def test_a_dry_run_says_and_exits_as_the_real_send_would(self):
+        # A script that checks with --dry-run first is told what send would.
+        cid = self.new_case("Not ready yet", "--trigger", "sla-breach")
+        r = self.fails(1, "send", cid, "--dry-run")
+        self.assertIn("a real send would refuse: case #1 is not ready to escalate; missing:", r.err)
+        self.assertIn("STILL MISSING FROM THE CHECKLIST", r.out)  # what it would have sent, all the same
+        self.ok("send", cid, "--dry-run", "--force", "--reason", "client on the phone")
+        ready = self.ready_case()
+        self.ok("send", ready)
+        r = self.fails(1, "send", ready, "--dry-run")
+        self.assertIn(f"a real send would refuse: case #{ready} was escalated to default", r.err)
+        self.assertIn("--again --reason", r.err)
+        self.ok("send", ready, "--dry-run", "--again", "--reason", "no answer")
+        self.assertEqual(len(self.ok("show", ready, "--format", "json").json()["escalations"]), 1)
+        self.assertEqual(self.ok("show", cid, "--format", "json").json()["escalations"], [])
+
     def test_force_needs_a_reason_and_is_recorded(self):
         d = os.path.join(self.home, "escalations")
         self.write_config(ENGINEER + path_block("tier2", ["archive"]) + routing("tier2") + filedir("archive", d))
