@@ -410,7 +410,7 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
         if (auto s = r.str(f->second, "redact.pattern")) {
           rule.pattern = *s;
           if (auto why = pattern_problem(rule.pattern); !why.empty())
-            r.problem(f->second, fmt::format("redact: pattern is not a valid regular expression ({})", why));
+            r.problem(f->second, fmt::format("redact: pattern cannot be used: {}", why));
           else if (auto slow = pattern_backtracks(rule.pattern); !slow.empty())
             r.warning(f->second, fmt::format("redact: pattern may backtrack badly ({}); text it cannot finish on "
                                              "within its limits is withheld, never sent unmasked",

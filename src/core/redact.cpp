@@ -209,12 +209,16 @@ void Redactor::apply(Summary& s) const {
 }
 
 std::string pattern_problem(const std::string& pattern) {
+  Compiled c;
   try {
-    Compiled c;
     compile(pattern, c, kMatchLimit);
   } catch (const std::invalid_argument& e) {
-    return e.what();
+    return fmt::format("it is not a valid regular expression ({})", e.what());
   }
+  // `x*` matches nothing at all, everywhere: its replacement would go
+  // between every two characters of every text.
+  if (pcre2_match(c.code, reinterpret_cast<PCRE2_SPTR>(""), 0, 0, 0, c.data, c.context) >= 0)
+    return "it matches the empty string, so its replacement would go between every two characters";
   return {};
 }
 

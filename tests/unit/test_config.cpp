@@ -137,6 +137,15 @@ TEST_CASE("a file that is not valid UTF-8 is refused with the place (toml11 over
   CHECK(problems_of("# caf\xc3\xa9 \xe6\x9d\xb1\n[engineer]\nname = \"D\xc3\xa1na\"\n").empty());
 }
 
+TEST_CASE("a redact pattern that does not compile, or matches the empty string, is an error") {
+  CHECK(only_problem("[[redact]]\npattern = 'ab('\n").find("2:11: redact: pattern cannot be used: it is not a valid "
+                                                          "regular expression (") == 0);
+  CHECK(only_problem("[[redact]]\npattern = 'x*'\n") ==
+        "2:11: redact: pattern cannot be used: it matches the empty string, so its replacement would go between every "
+        "two characters");
+  CHECK(problems_of("[[redact]]\npattern = 'x+'\n").empty());
+}
+
 TEST_CASE("a checklist naming an unknown entry kind is an error") {
   auto s = only_problem("[[checklist]]\nkey = \"x\"\nquestion = \"?\"\nkinds = [\"facts\"]\n");
   CHECK(s.find("unknown entry kind \"facts\"") != std::string::npos);
