@@ -25,11 +25,7 @@ void run_edit(const EditOptions& o, Context& ctx) {
     if (e.title->empty()) throw usage_error("--title cannot be empty");
   }
   if (o.customer) e.customer = checked_line(*o.customer, "--customer");
-  if (o.ref) {
-    e.ref = checked_line(*o.ref, "--ref");
-    if (e.ref->starts_with("#") || e.ref->starts_with("ref:"))
-      throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(*e.ref)));
-  }
+  if (o.ref) e.ref = checked_ref(ctx, *o.ref);
   e.add_triggers = o.add_triggers;
   e.remove_triggers = o.remove_triggers;
   for (const auto& t : o.add_tags) e.add_tags.push_back(checked_line(t, "--tag"));

@@ -21,9 +21,7 @@ void run_new(const NewOptions& o, Context& ctx) {
   c.title = checked_line(join(o.title, " "), "the title");
   if (c.title.empty()) throw usage_error("the title is empty", "esc new \"Checkout fails for EU cards\"");
   c.customer = checked_line(o.customer, "--customer");
-  c.ref = checked_line(o.ref, "--ref");
-  if (c.ref.starts_with("#") || c.ref.starts_with("ref:"))
-    throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(c.ref)));
+  c.ref = checked_ref(ctx, o.ref);
   c.severity = checked_severity(ctx, o.severity);
   check_triggers(ctx, o.triggers);
   for (const auto& t : o.triggers)

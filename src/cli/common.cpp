@@ -144,6 +144,18 @@ std::optional<std::string> ask(const std::string& prompt) {
   return s;
 }
 
+std::string checked_ref(Context& ctx, const std::string& ref) {
+  std::string r = checked_line(ref, "--ref");
+  if (r.starts_with("#") || r.starts_with("ref:"))
+    throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(r)));
+  if (!r.empty() && r.find_first_not_of("0123456789") == std::string::npos)
+    ctx.out().warn(fmt::format("the ref {0} is a bare number: once there is a case #{0}, `{0}` names both and is "
+                               "refused as ambiguous; say ref:{0} for this one (or give the ref with its prefix, "
+                               "as ZD-{0})",
+                               r));
+  return r;
+}
+
 std::string checked_severity(Context& ctx, const std::string& s) {
   const auto& cfg = ctx.config();
   if (s.empty()) return cfg.default_severity;

@@ -43,6 +43,11 @@ std::string edit_in_editor(const std::string& template_text);
 // at end of input (Ctrl-D) or on Ctrl-C.
 std::optional<std::string> ask(const std::string& prompt);
 
+// A case's external reference as given with --ref: one line, not read as
+// a case number or a ref: prefix; a bare number is taken with a warning
+// (it becomes ambiguous once a case has that number).
+std::string checked_ref(Context& ctx, const std::string& ref);
+
 // Validation of values that the config defines.
 std::string checked_severity(Context& ctx, const std::string& s);
 void check_triggers(Context& ctx, const std::vector<std::string>& triggers);

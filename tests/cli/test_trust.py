@@ -328,7 +328,11 @@ class DataKeptAsItWas(EscTest):
 
     def test_a_word_that_is_one_case_id_and_another_ref_is_ambiguous(self):
         self.new_case("First")
-        self.new_case("Second", "--ref", "1")
+        r = self.ok("new", "Second", "--ref", "1")
+        self.assertIn("the ref 1 is a bare number", r.err)  # said when it is given, not first when it bites
+        self.assertIn("say ref:1 for this one", r.err)
+        self.assertNotIn("bare number", self.ok("new", "Third", "--ref", "ZD-1").err)
+        self.assertIn("bare number", self.ok("edit", "3", "--ref", "77").err)
         r = self.fails(64, "log", "1", "note", "which one?")
         self.assertIn("\"1\" is both case #1 and the ref of case #2", r.err)
         self.assertIn("`#1` for the number, `ref:1` for the ref", r.err)
