@@ -20,8 +20,9 @@ ImportReport import_lines(Store& store, std::istream& in, const std::string& nam
   // them: a conflict there fails the import instead, which changes nothing.
   bool started = false;
   store.write([&] {
-    if (started) throw io_error("the import met a concurrent change to the same cases; nothing was imported",
-                                "run it again: an import is idempotent");
+    if (started)
+      throw io_error("the import met a concurrent change to the same cases; nothing was imported",
+                     "run it again: an import is idempotent");
     started = true;
     std::string line;
     long number = 0;

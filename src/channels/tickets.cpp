@@ -181,7 +181,8 @@ std::optional<DeliveryResult> search(const ChannelConfig& ch, const Auth& a, con
 
 // A create that failed. A 4xx answer refused the request, so no issue was
 // made; a 5xx or no answer at all may hide one that was.
-DeliveryResult create_failure(const std::string& where, const HttpResponse& r, const std::vector<std::string>& secrets) {
+DeliveryResult create_failure(const std::string& where, const HttpResponse& r,
+                              const std::vector<std::string>& secrets) {
   auto f = http_failure(where, r, secrets);
   f.unsent = r.error.empty() && r.status >= 400 && r.status < 500;
   return f;
@@ -211,10 +212,11 @@ DeliveryResult deliver_ticket(const ChannelConfig& ch, const Summary& s, const P
   // attempt that may have made one, a miss proves nothing.
   if (ch.type == "jira" && attempt.earlier && attempt.now < *attempt.earlier + kJiraSearchSettles) {
     const Time after = *attempt.earlier + kJiraSearchSettles;
-    auto r = not_delivered(fmt::format("{}: Jira's search shows no issue for this delivery, but the attempt at {} "
-                                       "may have made one that its search does not show yet; no second issue is "
-                                       "made before {}",
-                                       mask_url(ch.url), format_local(*attempt.earlier), format_local(after)));
+    auto r =
+        not_delivered(fmt::format("{}: Jira's search shows no issue for this delivery, but the attempt at {} "
+                                  "may have made one that its search does not show yet; no second issue is "
+                                  "made before {}",
+                                  mask_url(ch.url), format_local(*attempt.earlier), format_local(after)));
     r.retry_after = std::chrono::duration_cast<Seconds>(after - attempt.now);
     r.unsent = true;
     return r;

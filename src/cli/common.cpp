@@ -34,8 +34,8 @@ std::string dumped(const nlohmann::json& j) {
     } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
       out += fmt::format("\\u{:04x}", next);
       ++i;
-    } else if (c == 0xe2 && ((next == 0x80 && third >= 0xaa && third <= 0xae) ||
-                             (next == 0x81 && third >= 0xa6 && third <= 0xa9))) {
+    } else if (c == 0xe2 &&
+               ((next == 0x80 && third >= 0xaa && third <= 0xae) || (next == 0x81 && third >= 0xa6 && third <= 0xa9))) {
       out += fmt::format("\\u{:04x}", 0x2000 + ((next & 0x3f) << 6) + (third & 0x3f));
       i += 2;
     } else {
@@ -149,10 +149,11 @@ std::string checked_ref(Context& ctx, const std::string& ref) {
   if (r.starts_with("#") || r.starts_with("ref:"))
     throw usage_error(fmt::format("--ref \"{}\" would read as a case number or a ref: prefix", inert(r)));
   if (!r.empty() && r.find_first_not_of("0123456789") == std::string::npos)
-    ctx.out().warn(fmt::format("the ref {0} is a bare number: once there is a case #{0}, `{0}` names both and is "
-                               "refused as ambiguous; say ref:{0} for this one (or give the ref with its prefix, "
-                               "as ZD-{0})",
-                               r));
+    ctx.out().warn(
+        fmt::format("the ref {0} is a bare number: once there is a case #{0}, `{0}` names both and is "
+                    "refused as ambiguous; say ref:{0} for this one (or give the ref with its prefix, "
+                    "as ZD-{0})",
+                    r));
   return r;
 }
 

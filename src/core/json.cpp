@@ -322,8 +322,7 @@ CaseRecord record_from_json(const std::string& line) {
   auto once = [](auto& seen, const auto& key, const std::string& field) {
     if (!seen.insert(key).second) bad(field, "the same as another's in this record");
   };
-  for (std::size_t i = 0; i < r.entries.size(); ++i)
-    once(uuids, r.entries[i].uuid, fmt::format("entries[{}].uuid", i));
+  for (std::size_t i = 0; i < r.entries.size(); ++i) once(uuids, r.entries[i].uuid, fmt::format("entries[{}].uuid", i));
   for (std::size_t i = 0; i < r.escalations.size(); ++i) {
     once(uuids, r.escalations[i].uuid, fmt::format("escalations[{}].uuid", i));
     once(escalation_ids, r.escalations[i].id, fmt::format("escalations[{}].id", i));

@@ -123,8 +123,8 @@ struct Compiled {
 void compile(const std::string& pattern, Compiled& c, uint32_t match_limit) {
   int err = 0;
   PCRE2_SIZE offset = 0;
-  c.code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF, &err, &offset,
-                         nullptr);
+  c.code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF, &err, &offset, nullptr);
   if (!c.code) throw std::invalid_argument(fmt::format("{} at offset {}", pcre2_message(err), offset));
   c.context = pcre2_match_context_create(nullptr);
   pcre2_set_match_limit(c.context, match_limit);
@@ -241,8 +241,8 @@ std::string pattern_backtracks(const std::string& pattern) {
   for (char ch : chars)
     for (const char* tail : {"!", "\n", "\x01"}) {
       const std::string subject = std::string(30, ch) + tail;
-      const int rc = pcre2_match(c.code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0, c.data,
-                                 c.context);
+      const int rc =
+          pcre2_match(c.code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0, c.data, c.context);
       if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
           rc == PCRE2_ERROR_JIT_STACKLIMIT)
         return fmt::format("it runs out of its budget on 30 \"{}\" characters", std::string(1, ch));

@@ -137,7 +137,8 @@ MergeResult Store::merge_record(const CaseRecord& r) {
       if (it == escalation_ids.end()) continue;
       auto q = s.cq("SELECT id, status, escalation_id FROM deliveries WHERE key = ?", in.key);
       if (q->step()) {
-        if (q->integer(2) != it->second) throw data_error(fmt::format("delivery key {} is another escalation's here", in.key));
+        if (q->integer(2) != it->second)
+          throw data_error(fmt::format("delivery key {} is another escalation's here", in.key));
         // Delivered in the other log: this one must not send it again.
         if (q->text(1) == "pending" && in.status == DeliveryStatus::delivered)
           s.q("UPDATE deliveries SET status = 'delivered', delivered_at = ?, next_attempt_at = NULL WHERE id = ?",

@@ -173,7 +173,7 @@ void refuse_unopenable(const std::string& location) {
                       "database.url");
   std::string first = location.substr(0, location.find('='));
   while (!first.empty() && first.back() == ' ') first.pop_back();
-  static const std::set<std::string> conninfo{"host", "hostaddr", "port",     "dbname",  "user",
+  static const std::set<std::string> conninfo{"host",     "hostaddr", "port",    "dbname", "user",
                                               "password", "passfile", "service", "sslmode"};
   if (location.find('=') != std::string::npos && conninfo.count(first))
     throw usage_error("the case log is given as key=value settings, which esc does not take",

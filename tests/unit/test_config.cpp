@@ -138,8 +138,9 @@ TEST_CASE("a file that is not valid UTF-8 is refused with the place (toml11 over
 }
 
 TEST_CASE("a redact pattern that does not compile, or matches the empty string, is an error") {
-  CHECK(only_problem("[[redact]]\npattern = 'ab('\n").find("2:11: redact: pattern cannot be used: it is not a valid "
-                                                          "regular expression (") == 0);
+  CHECK(only_problem("[[redact]]\npattern = 'ab('\n")
+            .find("2:11: redact: pattern cannot be used: it is not a valid "
+                  "regular expression (") == 0);
   CHECK(only_problem("[[redact]]\npattern = 'x*'\n") ==
         "2:11: redact: pattern cannot be used: it matches the empty string, so its replacement would go between every "
         "two characters");

@@ -461,8 +461,9 @@ void make_old_log(const fs::path& db, int version) {
       "VALUES (2, 'e2', 1, 'review', 'get the trace id first', 'lesson', 90000);");
   if (version >= 5) {
     // Schema 5's store kept the full-text indexes itself.
-    exec("INSERT INTO case_fts(rowid, title) SELECT id, title FROM cases;"
-         "INSERT INTO entry_fts(rowid, text) SELECT id, text FROM entries;");
+    exec(
+        "INSERT INTO case_fts(rowid, title) SELECT id, title FROM cases;"
+        "INSERT INTO entry_fts(rowid, text) SELECT id, text FROM entries;");
   }
   exec(fmt::format("PRAGMA user_version = {}", version));
   sqlite3_close(raw);
