@@ -29,9 +29,9 @@ struct HttpRequest {
 };
 struct HttpResponse {
   long status = 0;
-  std::string body;  // at most kMaxResponse bytes
+  std::string body;                            // at most kMaxResponse bytes
   std::map<std::string, std::string> headers;  // lower-case names, the last value of each
-  std::string error;  // set when no answer came; then `permanent` says whether to try again
+  std::string error;                           // set when no answer came; then `permanent` says whether to try again
   bool permanent = false;
 };
 constexpr std::size_t kMaxResponse = 8 << 20;
@@ -49,6 +49,15 @@ std::string scrub(std::string message, const std::vector<std::string>& secrets);
 std::vector<std::string> url_secrets(const std::string& url);
 
 std::string base64(std::string_view in);
+
+// A header value from case text: no CR, LF or other control character
+// survives.
+std::string header_safe(const std::string& s);
+
+// The e-mail of a summary: RFC 5322, From the engineer (the channel's
+// address when it names one), Reply-To the engineer, dated `now`.
+std::string email_message(const ChannelConfig& ch, const Summary& s, const std::string& key, const Sender& from,
+                          Time now);
 
 // A header or address value from case text: no CR, LF or other control
 // character survives.
