@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "esc/error.hpp"
 #include "esc/text.hpp"
+#include "esc/uri.hpp"
 
 namespace esc::cli {
 
@@ -72,16 +73,13 @@ void run_show(Context& ctx) {
   const Config& cfg = ctx.config();
   std::string s;
   s += cfg.source.empty() ? "# built-in defaults (no config file)\n" : fmt::format("# from {}\n", cfg.source.string());
-  std::string where = ctx.db_location();
   // A password given in a URI on the command line is not printed back.
-  if (auto scheme = where.find("://"), at = where.find('@'); scheme != std::string::npos && at != std::string::npos)
-    if (auto colon = where.find(':', scheme + 3); colon < at) where.replace(colon, at - colon, ":***");
-  s += fmt::format("# case log: {}\n\n", where);
+  s += fmt::format("# case log: {}\n\n", uri_without_password(ctx.db_location()));
   s += fmt::format("[engineer]\nname = {}\n", q(cfg.engineer_name));
   if (!cfg.engineer_email.empty()) s += fmt::format("email = {}\n", q(cfg.engineer_email));
   if (!cfg.serves.empty()) s += fmt::format("serves = {}\n", qlist(cfg.serves));
   s += fmt::format("\n[database]\nbusy_timeout = {}\n", q(format_duration(cfg.busy_timeout)));
-  if (!cfg.database_url.empty()) s += fmt::format("url = {}\n", q(cfg.database_url));
+  if (!cfg.database_url.empty()) s += fmt::format("url = {}\n", q(uri_without_password(cfg.database_url)));
   if (!cfg.database_path.empty()) s += fmt::format("path = {}\n", q(cfg.database_path));
   s += fmt::format("\n[case]\nseverities = {}\ndefault_severity = {}\ntriggers = {}\n", qlist(cfg.severities),
                    q(cfg.default_severity), qlist(cfg.triggers));

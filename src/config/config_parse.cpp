@@ -23,6 +23,7 @@
 #include "esc/model.hpp"
 #include "esc/redact.hpp"
 #include "esc/text.hpp"
+#include "esc/uri.hpp"
 
 namespace esc {
 
@@ -238,7 +239,7 @@ Config parse_config(const std::filesystem::path& file, std::vector<ConfigProblem
       if (auto s = r.str(v, "database.url")) {
         if (!s->starts_with("postgresql://") && !s->starts_with("postgres://"))
           r.problem(v, "database.url must be a PostgreSQL URI (postgresql://...)");
-        else if (auto at = s->find('@'), colon = s->find(':', 13); at != std::string::npos && colon < at)
+        else if (uri_has_password(*s))
           r.problem(v, "database.url holds a password: put it in ~/.pgpass (or PGPASSFILE) instead");
         else
           cfg.database_url = *s;

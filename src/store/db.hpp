@@ -27,6 +27,7 @@ enum class Fault {
   damaged,        // not a database, or corrupt
   denied,         // read-only file, no permission
   unreachable,    // the server cannot be reached or went away
+  refused,        // the server answered, and refused the connection (role, password, database)
   timeout,        // a statement ran past its time
   syntax,         // a full-text query the engine cannot parse
   other,

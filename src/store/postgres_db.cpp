@@ -15,6 +15,7 @@
 
 #include "db.hpp"
 #include "esc/shared_library.hpp"
+#include "esc/uri.hpp"
 
 namespace esc::db {
 
@@ -136,26 +137,6 @@ std::string dollar_placeholders(std::string_view sql) {
   return out;
 }
 
-// A connection string or URI without its password, for messages.
-std::string without_password(const std::string& uri) {
-  std::string s = uri;
-  if (auto scheme = s.find("://"); scheme != std::string::npos) {
-    const auto at = s.find('@', scheme + 3);
-    const auto slash = s.find('/', scheme + 3);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-      const auto colon = s.find(':', scheme + 3);
-      if (colon != std::string::npos && colon < at) s.replace(colon, at - colon, ":***");
-    }
-  }
-  for (const char* key : {"password=", "sslpassword="}) {
-    for (auto p = s.find(key); p != std::string::npos; p = s.find(key, p + 1)) {
-      auto end = s.find_first_of("& ", p);
-      s.replace(p + std::strlen(key), (end == std::string::npos ? s.size() : end) - p - std::strlen(key), "***");
-    }
-  }
-  return s;
-}
-
 Failure failure_of(PGconn* conn, const PGresult* r) {
   const char* state = r ? pq().resultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string message = r ? pq().resultErrorMessage(r) : "";
@@ -226,18 +207,26 @@ class PgStatement final : public Statement {
 
 class PgConnection final : public Connection {
  public:
-  PgConnection(const std::string& uri, int statement_timeout_ms) : where_(without_password(uri)) {
+  PgConnection(const std::string& uri, int statement_timeout_ms) : where_(uri_without_password(uri)) {
     // Defaults first: what the URI says wins (libpq reads these in order).
     const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
     const char* values[] = {"10", "esc", uri.c_str(), nullptr};
     conn_ = pq().connectdbParams(keys, values, 1);
     if (!conn_ || pq().status(conn_) != CONNECTION_OK) {
+      // libpq's first line says what happened ("... failed: Connection
+      // refused", "... failed: FATAL:  password authentication failed");
+      // the lines after it are advice.
       std::string why = conn_ ? pq().errorMessage(conn_) : "out of memory";
-      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-      if (auto nl = why.rfind('\n'); nl != std::string::npos) why = why.substr(nl + 1);
+      why = why.substr(0, why.find('\n'));
+      while (!why.empty() && (why.back() == ' ' || why.back() == '\t')) why.pop_back();
+      for (const auto& piece : uri_password_pieces(uri))
+        for (auto p = why.find(piece); p != std::string::npos; p = why.find(piece, p + 3))
+          why.replace(p, piece.size(), "***");
       if (conn_) pq().finish(conn_);
       conn_ = nullptr;
-      throw Failure(Fault::unreachable, fmt::format("{}: {}", where_, why));
+      // The server answered and said no: neither down nor worth a retry.
+      const bool refused = why.find("FATAL:") != std::string::npos;
+      throw Failure(refused ? Fault::refused : Fault::unreachable, fmt::format("{}: {}", where_, why));
     }
     if (uri.find("statement_timeout") == std::string::npos)
       exec(fmt::format("SET statement_timeout = {}", statement_timeout_ms));

@@ -33,6 +33,9 @@ void fail(const db::Failure& f, const char* doing) {
       throw TransientError(
           fmt::format("the database server cannot be reached while {} ({})", doing, f.what()),
           "check that it is up and that --db / $ESC_DB / database.url name it; then run the command again");
+    case Fault::refused:
+      throw io_error(fmt::format("the database server refused the connection while {} ({})", doing, f.what()),
+                     "check the role, the database and the password (~/.pgpass or PGPASSFILE; docs/team.md)");
     case Fault::timeout:
       throw TransientError(fmt::format("the database did not answer in time while {}", doing),
                            "the server may be overloaded; run the command again");

@@ -253,6 +253,31 @@ class Faults(TeamTest):
             self.assertNotIn("hunter2secret", r.out)
         self.assertEqual(self.sent_files(), [])
 
+    def test_a_wrong_password_is_a_refusal_and_no_password_is_ever_shown(self):
+        self.ok("init")
+        r = self.fails(74, "list", env={"ESC_DB": self.pg.tcp_uri(password="Wr0ngPassw0rd")})
+        self.assertIn("the database server refused the connection", r.err)
+        self.assertIn("password authentication failed", r.err)
+        self.assertIn("~/.pgpass", r.err)
+        self.assertNotIn("Wr0ngPassw0rd", r.err)
+        # A password where libpq finds one, however it is written, is never echoed.
+        base = self.pg.tcp_uri(password=False)
+        for uri, secret in ((base + "?password=S3cretInQuery", "S3cretInQuery"),
+                            (base + "?pass%77ord=S3cretEncoded", "S3cretEncoded"),
+                            (base.replace("esc@", "esc:Wr@ngPart7@"), "ngPart7")):
+            with self.subTest(uri=uri.replace(secret, "...")):
+                r = self.esc("list", env={"ESC_DB": uri})
+                self.assertNotIn(secret, r.err + r.out)
+                r = self.esc("config", "show", env={"ESC_DB": uri})
+                self.assertNotIn(secret, r.err + r.out)
+                with open(self.config_file, "a") as f:
+                    f.write(f'\n[database]\nurl = "{uri}"\n')
+                r = self.esc("config", "check", env={"ESC_DB": None})
+                self.assertEqual(r.code, 78, r)
+                self.assertIn("database.url holds a password", r.err)
+                self.assertNotIn(secret, r.err + r.out)
+                self.write_config(FRONTLINE_CONFIG.format(dir=self.sent_dir))
+
     def test_a_libpq_that_cannot_be_loaded_is_one_clear_error(self):
         # libpq is loaded when a PostgreSQL log is first opened; a broken one
         # is a temporary failure (75) that names it, and SQLite needs none.

@@ -4,6 +4,7 @@
 
 #include "esc/error.hpp"
 #include "esc/text.hpp"
+#include "esc/uri.hpp"
 
 using namespace esc;
 
@@ -90,4 +91,16 @@ TEST_CASE("title similarity: rarer and more shared words rank higher") {
   CHECK(s[8] < s[5]);
   CHECK(title_similarity(words, {}).empty());
   CHECK(title_similarity({}, {"Checkout fails"}) == std::vector<double>{0.0});
+}
+
+TEST_CASE("a PostgreSQL URI's password is found wherever libpq would find one") {
+  CHECK_FALSE(esc::uri_has_password("postgresql://esc@db.example.com:5432/esc?sslmode=verify-full"));
+  CHECK(esc::uri_without_password("postgresql://esc:pw@db/esc") == "postgresql://esc:***@db/esc");
+  CHECK(esc::uri_without_password("postgresql://esc:a@b@db/esc") == "postgresql://esc:***@db/esc");
+  CHECK(esc::uri_without_password("postgresql://esc@db/esc?sslmode=require&password=pw&x=1") ==
+        "postgresql://esc@db/esc?sslmode=require&password=***&x=1");
+  CHECK(esc::uri_without_password("postgresql://esc@db/esc?PASS%77ord=pw") == "postgresql://esc@db/esc?PASS%77ord=***");
+  CHECK(esc::uri_has_password("postgresql://esc@db/esc?sslpassword=k"));
+  CHECK(esc::uri_password_pieces("postgresql://esc:Wr@ngPart7@db/esc") ==
+        std::vector<std::string>{"Wr@ngPart7", "ngPart7"});
 }
