@@ -136,6 +136,7 @@ class Store {
   void update_escalation(const Escalation& x);  // its acknowledgement
   void insert_delivery(Delivery& d);
   std::optional<Delivery> get_delivery(std::int64_t id);
+  std::optional<Delivery> delivery_by_key(const std::string& key);
   std::vector<Delivery> deliveries(std::int64_t escalation_id);
   // Pending and failed deliveries of this log, oldest first.
   std::vector<Delivery> outbox();
@@ -149,7 +150,7 @@ class Store {
   // The claim marks when this attempt began (attempted_at = now).
   bool claim_delivery(std::int64_t id, const std::string& token, int lease_seconds, Time now,
                       const std::string& take_over = {});
-  // The token of the claim on a delivery, if any.
+  // The token of the claim on a delivery while its lease runs, if any.
   std::string claim_of(std::int64_t id);
   // Records an attempt's outcome (status, attempts, error, times, ticket),
   // and releases the claim, only while `token` still holds it. False: the

@@ -95,21 +95,4 @@ Status reopen(Store& store, std::int64_t case_id, const Engineer& who, Time now)
   return status;
 }
 
-void drop_delivery(Store& store, std::int64_t delivery_id, const Engineer& who, Time now) {
-  store.write([&] {
-    auto d = store.get_delivery(delivery_id);
-    if (!d) throw not_found(fmt::format("no delivery {}", delivery_id), "`esc outbox` lists them");
-    if (d->status != DeliveryStatus::pending && d->status != DeliveryStatus::failed)
-      throw data_error(fmt::format("delivery {} is already {}", delivery_id, to_string(d->status)));
-    if (d->imported)
-      throw data_error(fmt::format("delivery {} is history from another log; nothing here sends it", delivery_id));
-    d->status = DeliveryStatus::dropped;
-    d->next_attempt_at.reset();
-    store.update_delivery(*d);
-    add_entry(store, d->case_id, EntryKind::delivery,
-              fmt::format("Delivery to {} dropped by hand after {} attempt(s).", d->channel, d->attempts), who.name,
-              now);
-  });
-}
-
 }  // namespace esc::app

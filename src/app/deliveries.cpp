@@ -240,6 +240,30 @@ Attempted attempt_delivery(Store& store, const Config& cfg, std::int64_t deliver
   return a;
 }
 
+void drop_delivery(Store& store, std::int64_t delivery_id, const Engineer& who, Time now) {
+  store.write([&] {
+    auto d = store.get_delivery(delivery_id);
+    if (!d) throw not_found(fmt::format("no delivery {}", delivery_id), "`esc outbox` lists them");
+    if (d->status != DeliveryStatus::pending && d->status != DeliveryStatus::failed)
+      throw data_error(fmt::format("delivery {} is already {}", delivery_id, to_string(d->status)));
+    if (d->imported)
+      throw data_error(fmt::format("delivery {} is history from another log; nothing here sends it", delivery_id));
+    // An attempt under way would record its outcome over the drop, or
+    // deliver what the log says was given up.
+    if (const std::string held = store.claim_of(delivery_id); !held.empty() && !holder_is_dead(held))
+      throw Error(
+          Exit::temp_fail,
+          fmt::format("delivery {} is being delivered by another esc right now; nothing was dropped", delivery_id),
+          "once that attempt ends (`esc outbox` shows it), drop it if it is still there");
+    d->status = DeliveryStatus::dropped;
+    d->next_attempt_at.reset();
+    store.update_delivery(*d);
+    add_entry(store, d->case_id, EntryKind::delivery,
+              fmt::format("Delivery to {} dropped by hand after {} attempt(s).", d->channel, d->attempts), who.name,
+              now);
+  });
+}
+
 int record_kept_outcomes(Store& store, const Config& cfg, Time now) {
   std::error_code ec;
   int n = 0;
@@ -250,12 +274,10 @@ int record_kept_outcomes(Store& store, const Config& cfg, Time now) {
     auto kept = kept_outcome(key);
     if (!kept) continue;
     std::optional<Delivery> d;
-    store.read([&] {
-      for (const auto& o : store.outbox())
-        if (o.key == key) d = o;
-    });
-    if (!d) {
-      // Recorded meanwhile, or not this log's: nothing to do here.
+    store.read([&] { d = store.delivery_by_key(key); });
+    if (!d) continue;  // another log's: kept for it
+    if (d->status != DeliveryStatus::pending && d->status != DeliveryStatus::failed) {
+      forget_outcome(key);  // recorded meanwhile (another esc delivered or dropped it)
       continue;
     }
     (void)attempt_delivery(store, cfg, d->id, kept->second > Time{} ? kept->second : now);

@@ -62,12 +62,12 @@ void Store::insert_delivery(Delivery& d) {
 }
 
 namespace {
-std::vector<Delivery> query_deliveries(Store::Impl& s, const std::string& where, std::optional<std::int64_t> arg) {
-  auto q =
-      s.c().prepare(fmt::format("SELECT {} FROM deliveries d JOIN escalations x ON x.id = d.escalation_id "
-                                "WHERE {} ORDER BY d.id",
-                                rows::delivery_columns(), where));
-  if (arg) q->bind(1, *arg);
+template <class... T>
+std::vector<Delivery> query_deliveries(Store::Impl& s, const std::string& where, const T&... values) {
+  auto q = s.q(fmt::format("SELECT {} FROM deliveries d JOIN escalations x ON x.id = d.escalation_id "
+                           "WHERE {} ORDER BY d.id",
+                           rows::delivery_columns(), where),
+               values...);
   std::vector<Delivery> out;
   while (q->step()) out.push_back(rows::read_delivery(*q));
   return out;
@@ -82,22 +82,28 @@ std::optional<Delivery> Store::get_delivery(std::int64_t id) {
   });
 }
 
+std::optional<Delivery> Store::delivery_by_key(const std::string& key) {
+  return guarded("reading a delivery", [&]() -> std::optional<Delivery> {
+    auto v = query_deliveries(*impl_, "d.key = ?", key);
+    if (v.empty()) return std::nullopt;
+    return v.front();
+  });
+}
+
 std::vector<Delivery> Store::deliveries(std::int64_t escalation_id) {
   return guarded("reading deliveries", [&] { return query_deliveries(*impl_, "d.escalation_id = ?", escalation_id); });
 }
 
 std::vector<Delivery> Store::outbox() {
   // From the outbox's partial index: the few still open, not every delivery.
-  return guarded("reading the outbox", [&] {
-    return query_deliveries(*impl_, "d.status IN ('pending', 'failed') AND d.imported = 0", std::nullopt);
-  });
+  return guarded("reading the outbox",
+                 [&] { return query_deliveries(*impl_, "d.status IN ('pending', 'failed') AND d.imported = 0"); });
 }
 
 std::vector<Delivery> Store::delivered_open() {
   return guarded("reading deliveries", [&] {
-    return query_deliveries(*impl_,
-                            "d.status = 'delivered' AND x.case_id IN (SELECT id FROM cases WHERE status <> 'resolved')",
-                            std::nullopt);
+    return query_deliveries(
+        *impl_, "d.status = 'delivered' AND x.case_id IN (SELECT id FROM cases WHERE status <> 'resolved')");
   });
 }
 
@@ -124,7 +130,9 @@ bool Store::claim_delivery(std::int64_t id, const std::string& token, int lease_
 
 std::string Store::claim_of(std::int64_t id) {
   return guarded("reading a delivery", [&] {
-    auto q = impl_->q("SELECT claim_token FROM deliveries WHERE id = ?", id);
+    auto q = impl_->q(
+        fmt::format("SELECT claim_token FROM deliveries WHERE id = ? AND claimed_until >= {}", impl_->c().clock_sql()),
+        id);
     return q->step() && !q->is_null(0) ? q->text(0) : std::string();
   });
 }

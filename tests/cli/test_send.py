@@ -494,6 +494,30 @@ class SendTest(EscTest):
         self.assertEqual({d["channel"]: d["status"] for d in show["escalations"][0]["deliveries"]},
                          {"chat": "delivered", "other": "dropped"})
 
+    def test_a_delivery_under_way_is_not_dropped_behind_its_back(self):
+        # The drop would be overwritten by the attempt's outcome, or the log
+        # would say "given up" about what then went out.
+        started = os.path.join(self.home, "started")
+        self.write_config(ENGINEER + path_block("tier2", ["cmd"]) + routing("tier2")
+                          + command("cmd", ["/bin/sh", "-c", f"cat > /dev/null; touch {started}; sleep 2; exit 75"]))
+        cid, = self.seed({})
+        self.deferred("send", cid)
+        os.remove(started)
+        (d,) = self.outbox()
+        retry = subprocess.Popen([esctest.ESC, "outbox", "retry", "--all"], env=self.env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(started) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        r = self.esc("outbox", "drop", str(d["id"]))
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("is being delivered by another esc right now; nothing was dropped", r.err)
+        retry.wait(30)
+        (d,) = self.outbox()
+        self.assertEqual((d["status"], d["attempts"]), ("pending", 2))
+        self.ok("outbox", "drop", str(d["id"]))  # once the attempt is over
+        self.assertEqual(self.outbox(), [])
+
     # ---- failures: hang, 500, a failing command ------------------------------------
 
     def test_servers_that_hang_time_out(self):

@@ -122,9 +122,10 @@ class DeliveredButNotRecorded(EscTest):
         return ["psql", "-q", "-d", self.pg.uri(), "-c",
                 "BEGIN; LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT"]
 
-    def test_a_locked_log_after_delivery_says_so_and_retry_records_without_sending_again(self):
-        # The command channel's program locks the log as it delivers: the
-        # delivery went out, recording it cannot.
+    def delivered_but_not_recorded(self):
+        """The command channel's program locks the log as it delivers: the
+        delivery went out, recording it cannot. Returns the case and the
+        file that counts deliveries."""
         counter = os.path.join(self.home, "delivered")
         locker = os.path.join(self.home, "locker.py")
         with open(locker, "w") as f:
@@ -146,6 +147,10 @@ time.sleep(0.7)
                       r.err)
         self.assertNotIn("try again", r.err)
         time.sleep(4.5)
+        return cid, counter
+
+    def test_a_locked_log_after_delivery_says_so_and_retry_records_without_sending_again(self):
+        cid, counter = self.delivered_but_not_recorded()
         r = self.ok("outbox", "retry")
         self.assertIn("Recorded 1 delivery outcome", r.err)
         with open(counter) as f:
@@ -153,6 +158,17 @@ time.sleep(0.7)
         self.assertEqual(self.ok("outbox", "--format", "json").json(), [])
         x, _ = self.latest(cid)
         self.assertEqual(x["deliveries"][0]["status"], "delivered")
+
+
+    def test_a_kept_outcome_recorded_meanwhile_is_forgotten(self):
+        cid, _ = self.delivered_but_not_recorded()
+        kept = os.path.join(self.home, ".local", "state", "esc", "unrecorded")
+        self.assertEqual(len(os.listdir(kept)), 1)
+        (d,) = self.ok("outbox", "--format", "json").json()
+        self.ok("outbox", "drop", str(d["id"]))  # someone settled it meanwhile
+        r = self.ok("outbox", "retry")
+        self.assertNotIn("Recorded", r.err)
+        self.assertEqual(os.listdir(kept), [])
 
 
 class NothingReportedDoneThatWasNot(EscTest):
