@@ -37,6 +37,10 @@ struct HttpResponse {
 constexpr std::size_t kMaxResponse = 8 << 20;
 HttpResponse http(const ChannelConfig& ch, const HttpRequest& r, const std::vector<std::string>& secrets);
 
+// What a 3xx answer says (where it points, scheme and host only), for an
+// error message; empty for any other status.
+std::string redirect_note(const HttpResponse& r);
+
 // What an HTTP answer that is not 2xx means for a delivery: HTTP 4xx other
 // than 408, 425 and 429 is for good; 429 and 503 may say when to come back.
 DeliveryResult http_failure(const std::string& where, const HttpResponse& r, const std::vector<std::string>& secrets);

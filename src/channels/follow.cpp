@@ -142,7 +142,8 @@ class Reader {
         return g;
       }
       g.failure = r.status >= 500 || r.status == 408 ? Failure::unreachable : Failure::refused;
-      g.error = fmt::format("{}: HTTP {}{}", mask_url(url), r.status, snippet(r, auth_.secrets));
+      g.error =
+          fmt::format("{}: HTTP {}{}{}", mask_url(url), r.status, detail::redirect_note(r), snippet(r, auth_.secrets));
       return g;
     }
   }

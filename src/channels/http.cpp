@@ -168,6 +168,15 @@ HttpResponse http(const ChannelConfig& ch, const HttpRequest& r, const std::vect
   return out;
 }
 
+std::string redirect_note(const HttpResponse& r) {
+  if (r.status < 300 || r.status >= 400) return {};
+  const auto it = r.headers.find("location");
+  return fmt::format(
+      " (a redirect{}, which esc does not follow: a request that carries a secret goes only where "
+      "the config says; set url to the address it points to)",
+      it == r.headers.end() ? "" : " to " + mask_url(it->second));
+}
+
 DeliveryResult http_failure(const std::string& where, const HttpResponse& r, const std::vector<std::string>& secrets) {
   DeliveryResult d;
   if (!r.error.empty()) {
@@ -178,8 +187,11 @@ DeliveryResult http_failure(const std::string& where, const HttpResponse& r, con
   std::string snippet = r.body.substr(0, 200);
   for (auto& ch : snippet)
     if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-  d.error = scrub(fmt::format("{}: HTTP {}{}", where, r.status, snippet.empty() ? "" : ": " + inert(snippet)), secrets);
-  d.permanent = r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 425 && r.status != 429;
+  d.error = scrub(
+      fmt::format("{}: HTTP {}{}{}", where, r.status, redirect_note(r), snippet.empty() ? "" : ": " + inert(snippet)),
+      secrets);
+  // A redirect, like a 4xx, needs the config fixed: trying again cannot help.
+  d.permanent = (r.status >= 300 && r.status < 500) && r.status != 408 && r.status != 425 && r.status != 429;
   if (r.status == 429 || r.status == 503) {
     if (auto it = r.headers.find("retry-after"); it != r.headers.end()) {
       const std::string& v = it->second;

@@ -765,6 +765,21 @@ class SendTest(EscTest):
             self.assertNoSecret(f"{where}: stderr", res.err, secrets)
         self.assertNoSecret("the database", self.db_bytes(), secrets)
 
+    def test_a_redirect_is_not_followed_and_needs_the_config_fixed(self):
+        hook = self.serve(HttpReceiver())
+        hook.respond(301, headers={"Location": "https://elsewhere.example/hooks/abc?token=Red1rectTok"})
+        self.env["ESC_HOOK_URL"] = hook.url("/hooks/SECRETPATH99")
+        self.write_config(ENGINEER + path_block("tier2", ["chat"]) + routing("tier2")
+                          + webhook("chat", "slack", "ESC_HOOK_URL"))
+        cid, = self.seed({})
+        r = self.esc("send", cid)
+        self.assertEqual(r.code, 78, r)  # failed for good: the url needs fixing
+        self.assertIn("HTTP 301 (a redirect to https://elsewhere.example/…, which esc does not follow", r.err)
+        self.assertNotIn("Red1rectTok", r.err)
+        self.assertNotIn("SECRETPATH99", r.err)
+        self.assertEqual(len(hook.requests), 1)
+        self.assertEqual(self.outbox()[0]["status"], "failed")
+
     def test_a_short_token_in_a_webhook_query_is_masked_when_the_server_echoes_it(self):
         # A receiver that quotes part of the URL back in its refusal: each
         # piece of a secret URL is masked, down to a query value of 4.
