@@ -162,12 +162,7 @@ void run_retry(const OutboxOptions& o, Context& ctx) {
     ctx.out().hint(
         "another esc claimed it and is delivering it, or died: its claim runs out after the channel's "
         "timeout and a margin, and the next `esc outbox retry` takes it over");
-  // A delivery failed for good waits for a person to fix its channel (78);
-  // the rest will go by themselves (75).
-  if (failed > 0)
-    ctx.exit_code = static_cast<int>(Exit::config);
-  else if (deferred + waiting + other + held > 0)
-    ctx.exit_code = static_cast<int>(Exit::temp_fail);
+  ctx.exit_code = deliveries_exit(failed > 0, deferred + waiting + other + held > 0);
 }
 
 void run_drop(const OutboxOptions& o, Context& ctx) {

@@ -36,12 +36,7 @@ void report(Context& ctx, const Report& r) {
     out.hint("fix the channel (`esc config check`), then `esc outbox retry DELIVERY`");
   }
   for (const auto& o : r.other) std::cerr << fmt::format("esc: {}\n", o);
-  // Failed for good is not temporary: the channel needs fixing (78), and
-  // says so to a script or cron before any deferral does.
-  if (!r.failed.empty())
-    ctx.exit_code = static_cast<int>(Exit::config);
-  else if (!r.deferred.empty() || !r.unrecorded.empty() || !r.other.empty())
-    ctx.exit_code = static_cast<int>(Exit::temp_fail);
+  ctx.exit_code = deliveries_exit(!r.failed.empty(), !r.deferred.empty() || !r.unrecorded.empty() || !r.other.empty());
 }
 
 // Checks the request and records the escalation and its deliveries (false:

@@ -144,6 +144,11 @@ std::optional<std::string> ask(const std::string& prompt) {
   return s;
 }
 
+int deliveries_exit(bool failed_for_good, bool still_queued) {
+  if (failed_for_good) return static_cast<int>(Exit::config);
+  return static_cast<int>(still_queued ? Exit::temp_fail : Exit::ok);
+}
+
 std::string checked_ref(Context& ctx, const std::string& ref) {
   std::string r = checked_line(ref, "--ref");
   if (r.starts_with("#") || r.starts_with("ref:"))

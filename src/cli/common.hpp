@@ -48,6 +48,11 @@ std::optional<std::string> ask(const std::string& prompt);
 // (it becomes ambiguous once a case has that number).
 std::string checked_ref(Context& ctx, const std::string& ref);
 
+// The exit status after delivering: a delivery failed for good waits for
+// a person to fix its channel (78), and says so before any deferral does;
+// one still queued will go by itself (75); else 0.
+int deliveries_exit(bool failed_for_good, bool still_queued);
+
 // Validation of values that the config defines.
 std::string checked_severity(Context& ctx, const std::string& s);
 void check_triggers(Context& ctx, const std::vector<std::string>& triggers);

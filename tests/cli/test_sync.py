@@ -228,14 +228,14 @@ class SyncTest(EscTest):
         self.assertEqual([d["deliveries"][0]["ticket"] for d in (self.latest(cid)[0], self.latest(other)[0])],
                          ["acme/support#2", "acme/support#3"])
 
-    def killed_while_creating(self, server, create_path, channel_block):
+    def kill_send_while_creating(self, server, create_path, channel_block):
         """esc is killed (SIGKILL) after the tracker took the create request
         and before it answered; the tracker makes the ticket anyway."""
         self.configure(channel_block)
         cid, = self.seed({})
         server.hang_next(seconds=1.5, method="POST", path=create_path)
-        e = dict(self.env)
-        proc = subprocess.Popen([ESC, "send", cid], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([ESC, "send", cid], env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while not server.requests_to("POST", re.compile(create_path)) and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -245,6 +245,11 @@ class SyncTest(EscTest):
         while not server.created() and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual(len(server.created()), 1)
+        return cid
+
+    def killed_while_creating(self, server, create_path, channel_block):
+        """As kill_send_while_creating; then the retry adopts the ticket."""
+        cid = self.kill_send_while_creating(server, create_path, channel_block)
         outbox = self.ok("outbox", "--format", "json").json()
         self.assertEqual([d["status"] for d in outbox], ["pending"])  # recorded before delivery, never lost
         r = self.ok("outbox", "retry")
@@ -291,19 +296,7 @@ class SyncTest(EscTest):
 
     def test_jira_sigkill_while_its_search_lags_ends_with_one_ticket(self):
         jira = self.jira(search_lag=2)
-        self.configure(("eng-jira", self.jira_channel(jira)))
-        cid, = self.seed({})
-        jira.hang_next(seconds=1.5, method="POST", path="/rest/api/2/issue")
-        proc = subprocess.Popen([ESC, "send", cid], env=self.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while not jira.requests_to("POST", "/rest/api/2/issue") and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        while not jira.created() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(len(jira.created()), 1)
+        cid = self.kill_send_while_creating(jira, r"^/rest/api/2/issue$", ("eng-jira", self.jira_channel(jira)))
         r = self.esc("outbox", "retry", "--all")  # the claim's holder is dead: taken over at once
         self.assertEqual(r.code, 75, r)
         self.assertIn("no second issue is made before", r.err)
